@@ -1,0 +1,632 @@
+"""The one registry: what the site uses and declares. Every other step reads it, none writes it.
+
+Loaded from the built-in catalog (`catalog.toml`) and, optionally, an operator's services file that
+extends or overrides it. Mistakes in either raise `ConfigError` at start-up, naming the file, the entry
+and the fix.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .psl import normalize_host, registrable_domain
+
+__all__ = [
+    "CONSENT_MODE_TYPES",
+    "Category",
+    "ConfigError",
+    "CookieDeclaration",
+    "HostPattern",
+    "Placeholder",
+    "Registry",
+    "Service",
+    "ServiceCookie",
+    "Text",
+    "load_registry",
+]
+
+MAX_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at 400 days; a longer declaration is a mistake
+
+
+class ConfigError(ValueError):
+    """A services file or a middleware argument is wrong; the message says where and how to fix it."""
+
+
+class Category(StrEnum):
+    NECESSARY = "necessary"
+    USABILITY = "usability"
+    ANALYTICS = "analytics"
+    SOCIAL = "social"
+    MEDIA = "media"
+    MARKETING = "marketing"
+
+
+# Google Consent Mode v2 storage types each category stands for.
+CONSENT_MODE_TYPES: Mapping[Category, tuple[str, ...]] = {
+    Category.NECESSARY: ("security_storage",),
+    Category.USABILITY: ("functionality_storage", "personalization_storage"),
+    Category.ANALYTICS: ("analytics_storage",),
+    Category.SOCIAL: (),
+    Category.MEDIA: (),
+    Category.MARKETING: ("ad_storage", "ad_user_data", "ad_personalization"),
+}
+
+
+class Placeholder(StrEnum):
+    """How a service's embed is shown before consent."""
+
+    VIDEO = "video"  # an embedded player: two-click placeholder of the same size
+    MAP = "map"
+    POST = "post"  # an embedded post or timeline
+    BUTTON = "button"  # a share/like button whose plain link stays as the fallback
+    NONE = "none"  # tags and pixels: nothing visible to replace
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    en: str
+    ja: str
+
+    def get(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+_HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class HostPattern:
+    """`example.com` (that host and its subdomains), `*.example.com` (subdomains only), optionally with
+    a path prefix: `www.google.com/maps`."""
+
+    host: str
+    subdomains_only: bool
+    path: str  # "" or "/maps"
+
+    @classmethod
+    def parse(cls, text: str) -> HostPattern:
+        raw = text.strip()
+        if "://" in raw or raw.startswith("//"):
+            raise ValueError(f"{text!r}: write a host without a scheme, e.g. 'cdn.example.com'")
+        host, slash, path = raw.partition("/")
+        path = "/" + path.rstrip("/") if slash else ""
+        if ":" in host:
+            raise ValueError(f"{text!r}: ports are not part of a host pattern")
+        wildcard = host.startswith("*.")
+        name = normalize_host(host[2:] if wildcard else host)
+        if not name or not _HOST_RE.match(name) or "*" in name:
+            raise ValueError(
+                f"{text!r}: not a host pattern; use 'example.com' (it and its subdomains), "
+                "'*.example.com' (subdomains only) or 'www.example.com/path'"
+            )
+        return cls(name, wildcard, path)
+
+    def matches(self, host: str, path: str = "/") -> bool:
+        if host == self.host:
+            if self.subdomains_only:
+                return False
+        elif not host.endswith("." + self.host):
+            return False
+        if not self.path:
+            return True
+        return path == self.path or path.startswith(self.path + "/") or path.startswith(self.path + "?")
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        return (1 if self.path else 0, self.host.count(".") + (0 if self.subdomains_only else 1))
+
+    def csp_sources(self) -> tuple[str, ...]:
+        """Scheme-less CSP host sources: they match https (and http on an http page)."""
+        path = self.path + "/" if self.path else ""
+        if self.subdomains_only:
+            return (f"*.{self.host}{path}",)
+        return (f"{self.host}{path}", f"*.{self.host}{path}")
+
+    def __str__(self) -> str:
+        return ("*." if self.subdomains_only else "") + self.host + self.path
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCookie:
+    """A cookie a service sets on its own domain (shown to visitors; the scanner explains it)."""
+
+    name: str
+    purpose: Text
+    max_age_days: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    name: str
+    vendor: str  # the recipient's legal name
+    category: Category
+    purpose: Text
+    data_sent: Text
+    policy_url: str
+    hosts: tuple[HostPattern, ...]
+    script_urls: tuple[str, ...] = ()  # glob patterns of the vendor's script URLs
+    iframe_urls: tuple[str, ...] = ()  # glob patterns of the vendor's embed URLs
+    inline_signatures: tuple[str, ...] = ()  # substrings that identify the vendor's inline snippet
+    placeholder: Placeholder = Placeholder.NONE
+    cookies: tuple[ServiceCookie, ...] = ()
+    sale_share: bool = False  # a "sale" or "sharing" that Global Privacy Control opts out of
+
+    def consent_fingerprint(self) -> dict[str, Any]:
+        """What a visitor is asked to consent to about this service (feeds the policy version)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "vendor": self.vendor,
+            "category": self.category.value,
+            "purpose": [self.purpose.en, self.purpose.ja],
+            "data_sent": [self.data_sent.en, self.data_sent.ja],
+            "policy_url": self.policy_url,
+            "sale_share": self.sale_share,
+            "hosts": sorted(str(h) for h in self.hosts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CookieDeclaration:
+    """A first-party cookie the site sets: exact name or a glob such as `pref_*`."""
+
+    name: str
+    category: Category
+    purpose: Text
+    max_age_days: float | None = None  # None: a session cookie, or no limit stated
+    path: str = "/"
+    domain: str | None = None
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(c in self.name for c in "*?[")
+
+    def matches(self, name: str) -> bool:
+        if self.is_pattern:
+            return fnmatch.fnmatchcase(name, self.name)
+        return name == self.name
+
+
+@dataclass(frozen=True)
+class Registry:
+    services: tuple[Service, ...]  # the services offered to visitors
+    cookies: tuple[CookieDeclaration, ...] = ()
+    first_party_hosts: tuple[HostPattern, ...] = ()
+    strict: bool = True
+    sources: tuple[str, ...] = field(default=(), compare=False)  # files it was loaded from
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for s in self.services:
+            if s.id in seen:
+                raise ConfigError(f"service id {s.id!r} appears twice; ids must be unique")
+            seen.add(s.id)
+
+    @cached_property
+    def by_id(self) -> Mapping[str, Service]:
+        return {s.id: s for s in self.services}
+
+    @cached_property
+    def categories(self) -> tuple[Category, ...]:
+        """The categories a visitor is asked about: those of the offered services and cookies."""
+        used = {s.category for s in self.services} | {c.category for c in self.cookies}
+        return tuple(c for c in Category if c in used and c is not Category.NECESSARY)
+
+    @cached_property
+    def policy_version(self) -> str:
+        """Stable hash of what visitors are asked to consent to; a change asks them again."""
+        data = {
+            "services": sorted(
+                (s.consent_fingerprint() for s in self.services), key=lambda d: str(d["id"])
+            ),
+            "cookies": sorted(
+                [c.name, c.category.value, c.purpose.en, c.purpose.ja, c.max_age_days]
+                for c in self.cookies
+                if c.category is not Category.NECESSARY
+            ),
+        }
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @cached_property
+    def _host_index(self) -> tuple[tuple[HostPattern, Service], ...]:
+        pairs = [(h, s) for s in self.services for h in s.hosts]
+        pairs.sort(key=lambda p: p[0].specificity, reverse=True)
+        return tuple(pairs)
+
+    def cookie_declaration(self, name: str) -> CookieDeclaration | None:
+        exact = self._exact_cookies.get(name)
+        if exact is not None:
+            return exact
+        for decl in self._pattern_cookies:
+            if decl.matches(name):
+                return decl
+        return None
+
+    @cached_property
+    def _exact_cookies(self) -> Mapping[str, CookieDeclaration]:
+        return {c.name: c for c in self.cookies if not c.is_pattern}
+
+    @cached_property
+    def _pattern_cookies(self) -> tuple[CookieDeclaration, ...]:
+        return tuple(c for c in self.cookies if c.is_pattern)
+
+    def is_first_party(self, host: str, site_host: str) -> bool:
+        """Same registrable domain as the site, or one of the site's declared hosts."""
+        host = normalize_host(host)
+        if registrable_domain(host) == registrable_domain(site_host):
+            return True
+        return any(p.matches(host) for p in self.first_party_hosts)
+
+    def services_for(self, host: str, path: str = "/") -> tuple[Service, ...]:
+        """The offered services a URL belongs to: those of its most specific matching host pattern."""
+        host = normalize_host(host)
+        found: list[Service] = []
+        best: tuple[int, int] | None = None
+        for pattern, service in self._host_index:
+            if best is not None and pattern.specificity < best:
+                break
+            if pattern.matches(host, path):
+                best = pattern.specificity
+                if service not in found:
+                    found.append(service)
+        return tuple(found)
+
+    def services_for_url(self, url: str) -> tuple[Service, ...]:
+        parts = urlsplit(url)
+        return self.services_for(parts.hostname or "", parts.path or "/")
+
+    def restricted_to(self, ids: Iterable[str]) -> Registry:
+        keep = set(ids)
+        return Registry(
+            tuple(s for s in self.services if s.id in keep),
+            self.cookies,
+            self.first_party_hosts,
+            self.strict,
+            self.sources,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+_SERVICE_KEYS = {
+    "id", "name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts",
+    "script_urls", "iframe_urls", "inline_signatures", "placeholder", "cookies", "sale_share",
+}  # fmt: skip
+_REQUIRED_SERVICE_KEYS = ("name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts")
+_COOKIE_KEYS = {"name", "category", "purpose", "max_age_days", "path", "domain"}
+_SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days"}
+_SITE_KEYS = {"first_party_hosts", "mode"}
+_TOP_KEYS = {"site", "cookies", "services"}
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_COOKIE_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z?\[\]]+$")
+
+
+class _Where:
+    """Names the place of a mistake: file, entry, key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, entry: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {entry}: {message}")
+
+
+def _check_keys(where: _Where, entry: str, table: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise where.error(
+            entry, f"unknown key {unknown[0]!r}; the keys known here are: {', '.join(sorted(known))}"
+        )
+
+
+def _text(where: _Where, entry: str, key: str, value: Any) -> Text:
+    if isinstance(value, str) and value.strip():
+        return Text(value, value)
+    if isinstance(value, Mapping):
+        _check_keys(where, f"{entry} {key}", value, {"en", "ja"})
+        en, ja = value.get("en"), value.get("ja")
+        if isinstance(en, str) and en.strip():
+            return Text(en, ja if isinstance(ja, str) and ja.strip() else en)
+    raise where.error(entry, f"{key!r} must be a text, or a table {{ en = '...', ja = '...' }}")
+
+
+def _category(where: _Where, entry: str, value: Any) -> Category:
+    try:
+        return Category(value)
+    except ValueError:
+        choices = ", ".join(c.value for c in Category)
+        raise where.error(entry, f"unknown category {value!r}; use one of: {choices}") from None
+
+
+def _str_list(where: _Where, entry: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise where.error(entry, f"{key!r} must be a list of texts")
+    return tuple(value)
+
+
+def _hosts(where: _Where, entry: str, key: str, value: Any) -> tuple[HostPattern, ...]:
+    out = []
+    for text in _str_list(where, entry, key, value):
+        try:
+            out.append(HostPattern.parse(text))
+        except ValueError as e:
+            raise where.error(entry, f"{key}: {e}") from None
+    return tuple(out)
+
+
+def _days(where: _Where, entry: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise where.error(entry, "'max_age_days' must be a number of days (0 or more)")
+    if value > MAX_COOKIE_DAYS:
+        raise where.error(
+            entry, f"'max_age_days' = {value}: browsers keep cookies {MAX_COOKIE_DAYS} days at most"
+        )
+    return float(value)
+
+
+def _cookie_name(where: _Where, entry: str, value: Any) -> str:
+    if not isinstance(value, str) or not _COOKIE_NAME_RE.match(value):
+        raise where.error(entry, f"cookie name {value!r} is not a cookie name or a glob of one")
+    return value
+
+
+def _declaration(where: _Where, index: int, table: Any) -> CookieDeclaration:
+    entry = f"[[cookies]] #{index + 1}"
+    if not isinstance(table, Mapping):
+        raise where.error(entry, "must be a table")
+    if "name" in table:
+        entry += f" ({table['name']!r})"
+    _check_keys(where, entry, table, _COOKIE_KEYS)
+    for key in ("name", "category", "purpose"):
+        if key not in table:
+            raise where.error(entry, f"missing {key!r}")
+    path = table.get("path", "/")
+    domain = table.get("domain")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise where.error(entry, "'path' must start with '/'")
+    if domain is not None and not isinstance(domain, str):
+        raise where.error(entry, "'domain' must be a host name")
+    return CookieDeclaration(
+        name=_cookie_name(where, entry, table["name"]),
+        category=_category(where, entry, table["category"]),
+        purpose=_text(where, entry, "purpose", table["purpose"]),
+        max_age_days=_days(where, entry, table.get("max_age_days")),
+        path=path,
+        domain=domain,
+    )
+
+
+def _service(
+    where: _Where, index: int, table: Any, base: Service | None, need_all: bool
+) -> Service:
+    entry = f"[[services]] #{index + 1}"
+    if not isinstance(table, Mapping):
+        raise where.error(entry, "must be a table")
+    sid = table.get("id")
+    if not isinstance(sid, str) or not _ID_RE.match(sid):
+        raise where.error(
+            entry, f"'id' {sid!r} must be lower-case letters, digits and '-' (e.g. 'youtube')"
+        )
+    entry += f" ({sid!r})"
+    _check_keys(where, entry, table, _SERVICE_KEYS)
+    if base is None and need_all:
+        missing = [k for k in _REQUIRED_SERVICE_KEYS if k not in table]
+        if missing:
+            raise where.error(
+                entry,
+                f"{sid!r} is not in the built-in catalog, so it needs all of: "
+                f"{', '.join(_REQUIRED_SERVICE_KEYS)} (missing: {', '.join(missing)})",
+            )
+
+    def pick(key: str, parse: Any, default: Any) -> Any:
+        if key in table:
+            return parse(table[key])
+        if base is not None:
+            return getattr(base, key)
+        return default
+
+    def placeholder(value: Any) -> Placeholder:
+        try:
+            return Placeholder(value)
+        except ValueError:
+            kinds = ", ".join(p.value for p in Placeholder)
+            raise where.error(entry, f"unknown placeholder {value!r}; use one of: {kinds}") from None
+
+    def service_cookies(value: Any) -> tuple[ServiceCookie, ...]:
+        if not isinstance(value, list):
+            raise where.error(entry, "'cookies' must be a list of tables")
+        out = []
+        for i, c in enumerate(value):
+            sub = f"{entry} cookies #{i + 1}"
+            if not isinstance(c, Mapping):
+                raise where.error(sub, "must be a table")
+            _check_keys(where, sub, c, _SERVICE_COOKIE_KEYS)
+            if "name" not in c or "purpose" not in c:
+                raise where.error(sub, "needs 'name' and 'purpose'")
+            out.append(
+                ServiceCookie(
+                    _cookie_name(where, sub, c["name"]),
+                    _text(where, sub, "purpose", c["purpose"]),
+                    _days(where, sub, c.get("max_age_days")),
+                )
+            )
+        return tuple(out)
+
+    def plain(key: str) -> Any:
+        def parse(value: Any) -> str:
+            if not isinstance(value, str) or not value.strip():
+                raise where.error(entry, f"{key!r} must be a non-empty text")
+            return value
+
+        return parse
+
+    def policy_url(value: Any) -> str:
+        if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+            raise where.error(entry, "'policy_url' must be an http(s) URL")
+        return value
+
+    def flag(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise where.error(entry, "'sale_share' must be true or false")
+        return value
+
+    def signatures(value: Any) -> tuple[str, ...]:
+        sigs = _str_list(where, entry, "inline_signatures", value)
+        if any(len(s) < 6 for s in sigs):
+            raise where.error(entry, "inline_signatures must be at least 6 characters each")
+        return sigs
+
+    def globs(key: str) -> Any:
+        def parse(value: Any) -> tuple[str, ...]:
+            items = _str_list(where, entry, key, value)
+            for item in items:
+                if not re.match(r"^(https?:)?//", item):
+                    raise where.error(entry, f"{key}: {item!r} must be a URL (glob) with a host")
+            return items
+
+        return parse
+
+    hosts = pick("hosts", lambda v: _hosts(where, entry, "hosts", v), ())
+    if not hosts:
+        raise where.error(entry, "'hosts' must list at least one host the service loads from")
+    return Service(
+        id=sid,
+        name=pick("name", plain("name"), sid),
+        vendor=pick("vendor", plain("vendor"), ""),
+        category=pick("category", lambda v: _category(where, entry, v), Category.MARKETING),
+        purpose=pick("purpose", lambda v: _text(where, entry, "purpose", v), None),
+        data_sent=pick("data_sent", lambda v: _text(where, entry, "data_sent", v), None),
+        policy_url=pick("policy_url", policy_url, ""),
+        hosts=hosts,
+        script_urls=pick("script_urls", globs("script_urls"), ()),
+        iframe_urls=pick("iframe_urls", globs("iframe_urls"), ()),
+        inline_signatures=pick("inline_signatures", signatures, ()),
+        placeholder=pick("placeholder", placeholder, Placeholder.NONE),
+        cookies=pick("cookies", service_cookies, ()),
+        sale_share=pick("sale_share", flag, False),
+    )
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    services: tuple[Service, ...]
+    cookies: tuple[CookieDeclaration, ...]
+    first_party_hosts: tuple[HostPattern, ...]
+    strict: bool
+
+
+def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] | None) -> _Parsed:
+    where = _Where(source)
+    _check_keys(where, "top level", data, _TOP_KEYS)
+    site = data.get("site", {})
+    if not isinstance(site, Mapping):
+        raise where.error("[site]", "must be a table")
+    _check_keys(where, "[site]", site, _SITE_KEYS)
+    mode = site.get("mode", "strict")
+    if mode not in ("strict", "report"):
+        raise where.error("[site]", f"mode {mode!r}: use 'strict' (the default) or 'report'")
+    first_party = _hosts(where, "[site]", "first_party_hosts", site.get("first_party_hosts", []))
+    raw_cookies = data.get("cookies", [])
+    raw_services = data.get("services", [])
+    if not isinstance(raw_cookies, list) or not isinstance(raw_services, list):
+        raise where.error("top level", "write cookies and services as [[cookies]] and [[services]]")
+    cookies = tuple(_declaration(where, i, t) for i, t in enumerate(raw_cookies))
+    names: dict[str, int] = {}
+    for i, c in enumerate(cookies):
+        if c.name in names:
+            raise where.error(
+                f"[[cookies]] #{i + 1} ({c.name!r})",
+                f"declared twice (also #{names[c.name] + 1}); keep one declaration per name",
+            )
+        names[c.name] = i
+    services: list[Service] = []
+    ids: dict[str, int] = {}
+    for i, t in enumerate(raw_services):
+        sid = t.get("id") if isinstance(t, Mapping) else None
+        base = catalog.get(sid) if catalog is not None and isinstance(sid, str) else None
+        svc = _service(where, i, t, base, need_all=True)
+        if svc.id in ids:
+            raise where.error(
+                f"[[services]] #{i + 1} ({svc.id!r})",
+                f"duplicate id (also #{ids[svc.id] + 1}); list each service once",
+            )
+        ids[svc.id] = i
+        services.append(svc)
+    return _Parsed(tuple(services), cookies, first_party, mode == "strict")
+
+
+def load_catalog() -> tuple[Service, ...]:
+    """The built-in catalog, parsed and validated."""
+    return _catalog()
+
+
+_CATALOG: tuple[Service, ...] | None = None
+
+
+def _catalog() -> tuple[Service, ...]:
+    global _CATALOG
+    if _CATALOG is None:
+        text = resources.files("gatekeeper").joinpath("catalog.toml").read_text("utf-8")
+        _CATALOG = _parse(_parse_toml(text, "catalog.toml"), "gatekeeper/catalog.toml", None).services
+    return _CATALOG
+
+
+def load_registry(
+    services: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+) -> Registry:
+    """The built-in catalog plus an operator's services file (a path, or its parsed TOML).
+
+    With no file every catalog service is offered (a zero-config start); with one, the services it
+    lists, each either a catalog id (enabled, fields overridable) or a new service with all fields.
+    """
+    catalog = {s.id: s for s in _catalog()}
+    if services is None:
+        return Registry(tuple(catalog.values()), sources=("catalog",))
+    if isinstance(services, Mapping):
+        source = "<services>"
+        data: Mapping[str, Any] = services
+    else:
+        path = Path(services)
+        source = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as e:
+            raise ConfigError(f"{source}: cannot read the services file: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: the services file must be UTF-8") from None
+        data = _parse_toml(text, source)
+    parsed = _parse(data, source, catalog)
+    return Registry(
+        parsed.services,
+        parsed.cookies,
+        parsed.first_party_hosts,
+        parsed.strict,
+        sources=("catalog", source),
+    )
