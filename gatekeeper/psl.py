@@ -11,7 +11,7 @@ import ipaddress
 from functools import cache, lru_cache
 from importlib import resources
 
-__all__ = ["normalize_host", "registrable_domain", "same_site", "snapshot_version"]
+__all__ = ["is_public_suffix", "normalize_host", "registrable_domain", "same_site", "snapshot_version"]
 
 
 @cache
@@ -92,3 +92,11 @@ def registrable_domain(host: str) -> str:
 
 def same_site(a: str, b: str) -> bool:
     return registrable_domain(a) == registrable_domain(b)
+
+
+def is_public_suffix(host: str) -> bool:
+    """True for a name nobody can register under as one site: a public suffix, an IP, one label."""
+    host = normalize_host(host)
+    if _is_ip(host) or "." not in host:
+        return True
+    return registrable_domain(host) == host and registrable_domain("x." + host) == "x." + host

@@ -230,9 +230,7 @@ class Registry:
     def policy_version(self) -> str:
         """Stable hash of what visitors are asked to consent to; a change asks them again."""
         data = {
-            "services": sorted(
-                (s.consent_fingerprint() for s in self.services), key=lambda d: str(d["id"])
-            ),
+            "services": sorted((s.consent_fingerprint() for s in self.services), key=lambda d: str(d["id"])),
             "cookies": sorted(
                 [c.name, c.category.value, c.purpose.en, c.purpose.ja, c.max_age_days]
                 for c in self.cookies
@@ -305,9 +303,21 @@ class Registry:
 # Loading and validation
 
 _SERVICE_KEYS = {
-    "id", "name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts",
-    "script_urls", "iframe_urls", "inline_signatures", "placeholder", "cookies", "sale_share",
-}  # fmt: skip
+    "id",
+    "name",
+    "vendor",
+    "category",
+    "purpose",
+    "data_sent",
+    "policy_url",
+    "hosts",
+    "script_urls",
+    "iframe_urls",
+    "inline_signatures",
+    "placeholder",
+    "cookies",
+    "sale_share",
+}
 _REQUIRED_SERVICE_KEYS = ("name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts")
 _COOKIE_KEYS = {"name", "category", "purpose", "max_age_days", "path", "domain"}
 _SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days"}
@@ -416,17 +426,13 @@ def _declaration(where: _Where, index: int, table: Any) -> CookieDeclaration:
     )
 
 
-def _service(
-    where: _Where, index: int, table: Any, base: Service | None, need_all: bool
-) -> Service:
+def _service(where: _Where, index: int, table: Any, base: Service | None, need_all: bool) -> Service:
     entry = f"[[services]] #{index + 1}"
     if not isinstance(table, Mapping):
         raise where.error(entry, "must be a table")
     sid = table.get("id")
     if not isinstance(sid, str) or not _ID_RE.match(sid):
-        raise where.error(
-            entry, f"'id' {sid!r} must be lower-case letters, digits and '-' (e.g. 'youtube')"
-        )
+        raise where.error(entry, f"'id' {sid!r} must be lower-case letters, digits and '-' (e.g. 'youtube')")
     entry += f" ({sid!r})"
     _check_keys(where, entry, table, _SERVICE_KEYS)
     if base is None and need_all:

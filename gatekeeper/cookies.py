@@ -1,0 +1,252 @@
+"""Response start: the cookie gate. Every Set-Cookie of the app is checked against the declarations
+and the visitor's consent; cookies holding personal data never pass, in any mode."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from urllib.parse import unquote_plus
+
+from .consent import ConsentState
+from .registry import CookieDeclaration, Registry
+
+__all__ = [
+    "CookieVerdict",
+    "GateResult",
+    "Verdict",
+    "expire_cookie",
+    "gate_cookies",
+    "looks_personal",
+    "parse_set_cookie",
+]
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    CLAMPED = "clamped"  # passed with its lifetime cut to the declaration
+    UNDECLARED = "undeclared"  # passed with a warning (report mode) or dropped (strict mode)
+    NOT_GRANTED = "not-granted"  # its category is not granted: dropped
+    PERSONAL_DATA = "personal-data"  # dropped in every mode
+    MALFORMED = "malformed"  # not a cookie a browser would keep: passed through untouched
+
+
+@dataclass(frozen=True, slots=True)
+class CookieVerdict:
+    name: str
+    verdict: Verdict
+    kept: bool
+    detail: str  # the reason, in words an operator acts on
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    headers: tuple[str, ...]  # the Set-Cookie values that stay, in order
+    verdicts: tuple[CookieVerdict, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetCookie:
+    name: str
+    value: str
+    attributes: tuple[tuple[str, str | None], ...]  # (name as written, value or None), in order
+
+    def attribute(self, key: str) -> str | None:
+        for k, v in reversed(self.attributes):  # the last one wins, as in browsers
+            if k.lower() == key:
+                return v if v is not None else ""
+        return None
+
+    def lifetime_seconds(self, now: float) -> float | None:
+        """What the browser would keep it for; None for a session cookie."""
+        max_age = self.attribute("max-age")
+        if max_age is not None and re.fullmatch(r"-?\d+", max_age.strip()):
+            return float(max_age)
+        expires = self.attribute("expires")
+        if expires:
+            try:
+                return parsedate_to_datetime(expires).timestamp() - now
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+        return None
+
+    def emptied(self) -> str:
+        return self._render("", self.attributes)
+
+    def _render(self, value: str, attributes: Iterable[tuple[str, str | None]]) -> str:
+        return f"{self.name}={value}" + "".join(
+            f"; {k}" if v is None else f"; {k}={v}" for k, v in attributes
+        )
+
+    def with_max_age(self, seconds: int) -> str:
+        kept = [(k, v) for k, v in self.attributes if k.lower() not in ("max-age", "expires")]
+        kept.append(("Max-Age", str(seconds)))
+        return self._render(self.value, kept)
+
+
+def parse_set_cookie(header: str) -> SetCookie | None:
+    pair, *rest = header.split(";")
+    name, eq, value = pair.partition("=")
+    name, value = name.strip(), value.strip()
+    if not eq or not name:
+        return None
+    attributes: list[tuple[str, str | None]] = []
+    for part in rest:
+        k, has_value, v = part.strip().partition("=")
+        if k:
+            attributes.append((k.strip(), v.strip() if has_value else None))
+    return SetCookie(name, value, tuple(attributes))
+
+
+# -- personal data in values ------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){2,3}"  # +81 90 1234 5678
+    r"|0\d{1,4}[\-. ]\d{1,4}[\-. ]\d{3,4}"  # 03-1234-5678, 090-1234-5678
+    r"|0[5789]0\d{8}"  # 09012345678 (Japanese mobile and IP phones)
+    r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"  # (555) 123-4567
+    r"|\d{3}[.\-]\d{3}[.\-]\d{4}"  # 555-123-4567
+    r")(?![\w])"
+)
+_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{12,}={0,2}")
+
+
+def _decodings(value: str) -> Iterable[str]:
+    """The value as written, URL-decoded, and every base64 token in either, decoded."""
+    seen = {value}
+    yield value
+    unquoted = value
+    for _ in range(3):  # double-encoding is common in cookies
+        nxt = unquote_plus(unquoted)
+        if nxt == unquoted:
+            break
+        unquoted = nxt
+        if unquoted not in seen:
+            seen.add(unquoted)
+            yield unquoted
+    for text in list(seen):
+        for token in _B64_TOKEN.findall(text):
+            raw = token.rstrip("=")
+            padded = raw + "=" * (-len(raw) % 4)
+            try:
+                decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            try:
+                out = decoded.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if out not in seen and out.isprintable():
+                seen.add(out)
+                yield out
+                yield unquote_plus(out)
+
+
+def looks_personal(value: str, client_ip: str | None = None) -> str | None:
+    """Why a cookie value looks like personal data ("e-mail", "ip-address", "phone"), or None.
+
+    Checks the value as written, URL-decoded and base64-decoded (also tokens inside it, as in a
+    JWT). The IP address checked is the requesting client's: that is what would identify the visitor.
+    """
+    ip_re = _ip_pattern(client_ip) if client_ip else None
+    for text in _decodings(value):
+        if _EMAIL.search(text):
+            return "e-mail"
+        if ip_re is not None and ip_re.search(text):
+            return "ip-address"
+        if _PHONE.search(text):
+            return "phone"
+    return None
+
+
+def _ip_pattern(ip: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w.:])" + re.escape(ip) + r"(?![\w.:])", re.IGNORECASE)
+
+
+# -- the gate ---------------------------------------------------------------------------------
+
+
+def gate_cookies(
+    set_cookies: Sequence[str],
+    state: ConsentState,
+    registry: Registry,
+    *,
+    client_ip: str | None = None,
+    now: float = 0.0,
+) -> GateResult:
+    """Which of the app's Set-Cookie values may reach the browser, and why each one may or may not."""
+    kept: list[str] = []
+    verdicts: list[CookieVerdict] = []
+    for header in set_cookies:
+        cookie = parse_set_cookie(header)
+        if cookie is None:
+            kept.append(header)
+            verdicts.append(CookieVerdict("", Verdict.MALFORMED, True, "not a name=value cookie"))
+            continue
+        verdict = _judge(cookie, header, state, registry, client_ip, now)
+        verdicts.append(verdict[0])
+        if verdict[1] is not None:
+            kept.append(verdict[1])
+    return GateResult(tuple(kept), tuple(verdicts))
+
+
+def _judge(
+    cookie: SetCookie,
+    header: str,
+    state: ConsentState,
+    registry: Registry,
+    client_ip: str | None,
+    now: float,
+) -> tuple[CookieVerdict, str | None]:
+    name = cookie.name
+    lifetime = cookie.lifetime_seconds(now)
+    if lifetime is not None and lifetime <= 0:
+        # deleting a cookie is always allowed: it only ever gives back (its value is not needed)
+        return CookieVerdict(name, Verdict.PASS, True, "expires it"), cookie.emptied()
+    personal = looks_personal(cookie.value, client_ip)
+    if personal is not None:
+        why = f"its value looks like personal data ({personal}); cookies here must not hold any"
+        return CookieVerdict(name, Verdict.PERSONAL_DATA, False, why), None
+    decl = registry.cookie_declaration(name)
+    if decl is None:
+        how = (
+            f'declare it in your services file: [[cookies]] name = "{name}", '
+            'category = "necessary|usability|analytics|...", purpose = "...", max_age_days = N'
+        )
+        if registry.strict:
+            return CookieVerdict(name, Verdict.UNDECLARED, False, f"undeclared; {how}"), None
+        return CookieVerdict(name, Verdict.UNDECLARED, True, f"undeclared (report mode); {how}"), header
+    if not state.category_granted(decl.category):
+        why = f"category {decl.category.value!r} is not granted by the visitor"
+        return CookieVerdict(name, Verdict.NOT_GRANTED, False, why), None
+    return _clamp(cookie, header, decl, lifetime)
+
+
+def _clamp(
+    cookie: SetCookie, header: str, decl: CookieDeclaration, lifetime: float | None
+) -> tuple[CookieVerdict, str | None]:
+    if decl.max_age_days is None:
+        return CookieVerdict(cookie.name, Verdict.PASS, True, "declared"), header
+    limit = int(decl.max_age_days * 86400)
+    if lifetime is not None and lifetime <= limit + 60:  # a minute of clock skew
+        return CookieVerdict(cookie.name, Verdict.PASS, True, "declared"), header
+    if lifetime is None and cookie.attribute("max-age") is None and cookie.attribute("expires") is None:
+        return CookieVerdict(cookie.name, Verdict.PASS, True, "declared, session"), header
+    why = f"lifetime cut to the declared {decl.max_age_days:g} days"
+    return CookieVerdict(cookie.name, Verdict.CLAMPED, True, why), cookie.with_max_age(limit)
+
+
+def expire_cookie(decl: CookieDeclaration, name: str, *, https: bool) -> str:
+    """A Set-Cookie that removes a declared cookie (when the visitor withdraws its category)."""
+    out = f"{name}=; Path={decl.path}; Max-Age=0"
+    if decl.domain:
+        out += f"; Domain={decl.domain}"
+    if https:
+        out += "; Secure"
+    return out
