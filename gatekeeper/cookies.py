@@ -166,7 +166,9 @@ def looks_personal(value: str, client_ip: str | None = None) -> str | None:
 
 
 def _ip_pattern(ip: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.:])" + re.escape(ip) + r"(?![\w.:])", re.IGNORECASE)
+    if ":" in ip:  # IPv6: not inside a longer run of hex digits and colons
+        return re.compile(r"(?<![0-9a-f:])" + re.escape(ip) + r"(?![0-9a-f:])", re.IGNORECASE)
+    return re.compile(r"(?<![\d.])" + re.escape(ip) + r"(?!\.?\d)")
 
 
 # -- the gate ---------------------------------------------------------------------------------

@@ -50,6 +50,9 @@ class Choice:
     embed: int | None = None
 
 
+_JSON_LISTS = {"categories": "category", "category": "category", "services": "service", "service": "service"}
+
+
 def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Choice, bool]:
     """The visitor's choice and whether it came as JSON; `BadRequest` says what is wrong."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -63,10 +66,10 @@ def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Ch
         if not isinstance(data, dict):
             raise BadRequest("the JSON body must be an object")
         for key, value in data.items():
-            if key in ("categories", "category", "services", "service"):
+            if key in _JSON_LISTS:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise BadRequest(f"{key!r} must be a list of strings")
-                fields.setdefault(key.rstrip("s") if key.endswith("s") else key, []).extend(value)
+                fields.setdefault(_JSON_LISTS[key], []).extend(value)
             elif key in ("choice", "next"):
                 if not isinstance(value, str):
                     raise BadRequest(f"{key!r} must be a string")
