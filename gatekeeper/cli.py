@@ -1,0 +1,113 @@
+"""The `gatekeeper` command: `demo` (the demo site behind gatekeeper, optionally scanned), `scan` (the
+crawler), `check` (validate a services file and say what visitors will be asked)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .registry import ConfigError, load_registry
+
+__all__ = ["main"]
+
+
+def _scanner_main() -> object:
+    try:
+        from scanner.cli import main as scan_main
+    except ImportError as e:  # the scanner needs playwright: an optional extra
+        if "playwright" in str(e):
+            sys.exit("gatekeeper scan needs the scanner extra: pip install 'gatekeeper[scanner]'")
+        raise
+    return scan_main
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.app import SERVICES_FILE, demo_app, site
+    from .demo.server import AppServer
+
+    if args.bare:
+        app = site()
+        what = "the demo site WITHOUT gatekeeper (it leaks, on purpose)"
+    else:
+        key = os.environ.get("GATEKEEPER_SECRET") or secrets.token_urlsafe(32)
+        app = demo_app(key)
+        what = "the demo site behind gatekeeper"
+    server = AppServer(app, host=args.host, port=args.port, log_level="warning")
+    url = server.start() + "/"
+    print(f"Serving {what} at {url}", flush=True)
+    code = 0
+    try:
+        if args.scan:
+            scan_args = [url, "--services", str(SERVICES_FILE), "--max-pages", str(args.max_pages)]
+            if args.report_dir:
+                out = Path(args.report_dir)
+                out.mkdir(parents=True, exist_ok=True)
+                scan_args += ["--html", str(out / "scan.html"), "--json", str(out / "scan.json")]
+            print(f"Scanning {url} in Chromium (four visits per page)...", flush=True)
+            scan_main = _scanner_main()
+            code = int(scan_main(scan_args))  # type: ignore[operator]
+            if args.report_dir:
+                print(f"Reports: {Path(args.report_dir) / 'scan.html'} and scan.json", flush=True)
+        if args.exit_after_scan:
+            return code
+        print(f"Open {url} in a browser; Ctrl-C stops the demo.", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return code
+    finally:
+        server.stop()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        registry = load_registry(args.services)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.services}: valid; policy version {registry.policy_version}")
+    print(f"mode: {'strict' if registry.strict else 'report'}")
+    print(f"categories asked: {', '.join(c.value for c in registry.categories) or '(none)'}")
+    for s in registry.services:
+        hosts = ", ".join(str(h) for h in s.hosts)
+        print(f"  service {s.id}: {s.name} ({s.vendor}), {s.category.value}; hosts {hosts}")
+    for c in registry.cookies:
+        days = "session" if c.max_age_days is None else f"{c.max_age_days:g} days"
+        print(f"  cookie {c.name}: {c.category.value}, {days}: {c.purpose.en}")
+    for h in registry.first_party_hosts:
+        print(f"  first-party host {h}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "scan":
+        return int(_scanner_main()(argv[1:]))  # type: ignore[operator]
+    parser = argparse.ArgumentParser(
+        prog="gatekeeper", description="Keeps a site's cookie and third-party promises, and proves it."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="serve the demo site behind gatekeeper (and scan it)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    demo.add_argument("--bare", action="store_true", help="serve the site without gatekeeper")
+    demo.add_argument("--scan", action="store_true", help="scan the site in Chromium once it is up")
+    demo.add_argument("--max-pages", type=int, default=20)
+    demo.add_argument("--report-dir", default=None, help="write scan.html and scan.json here")
+    demo.add_argument("--exit-after-scan", action="store_true", help="stop after the scan, with its exit code")
+    demo.set_defaults(func=cmd_demo)
+    check = sub.add_parser("check", help="validate a services file and list what visitors are asked")
+    check.add_argument("services")
+    check.set_defaults(func=cmd_check)
+    sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
