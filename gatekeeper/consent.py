@@ -8,8 +8,8 @@ with it (tampered, another key, expired, oversized, malformed, an older policy v
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,6 +26,7 @@ __all__ = [
     "ConsentState",
     "cookie_values",
     "gpc_requested",
+    "state_for_choice",
 ]
 
 log = logging.getLogger("gatekeeper.consent")
@@ -44,6 +45,11 @@ class ConsentState:
     policy_version: str = ""
     decided_at: int | None = None
     gpc: bool = False  # this request carries Sec-GPC: 1 (a request fact, not stored)
+    granted: frozenset[str] = frozenset()  # the services granted now, all rules applied (derived)
+
+    def allows(self, service_id: str) -> bool:
+        """Whether the visitor allows this service now (its category or itself, GPC applied)."""
+        return service_id in self.granted
 
     def category_granted(self, category: Category) -> bool:
         return category is Category.NECESSARY or (self.decided and category in self.categories)
@@ -55,6 +61,10 @@ class ConsentState:
         if service.sale_share and self.gpc and service_id not in self.gpc_optin:
             return False
         return service_id in self.services or service.category in self.categories
+
+    def derive(self, registry: Registry) -> ConsentState:
+        """The same state with `granted` worked out against the registry."""
+        return dataclasses.replace(self, granted=self.granted_services(registry))
 
     def granted_services(self, registry: Registry) -> frozenset[str]:
         if not self.decided:
@@ -199,7 +209,7 @@ class ConsentCodec:
                 self.registry.policy_version,
             )
             return undecided
-        return state
+        return state.derive(self.registry)
 
     def _from_payload(self, data: Any, gpc: bool) -> ConsentState | None:
         if not isinstance(data, Mapping):
@@ -315,10 +325,4 @@ def state_for_choice(
         policy_version=registry.policy_version,
         decided_at=now,
         gpc=gpc,
-    )
-
-
-def state_digest(state: ConsentState) -> str:
-    """A short, stable name for a state (for ETags and cache keys); reveals nothing about a visitor."""
-    blob = json.dumps([repr(x) for x in state.key]).encode()
-    return hashlib.blake2b(blob, digest_size=6).hexdigest()
+    ).derive(registry)

@@ -96,12 +96,7 @@ class Gatekeeper:
         def policy(granted: frozenset[str], host: str) -> str:
             return build_csp(registry, granted, host, report_uri=report_uri)
 
-        @lru_cache(maxsize=4096)
-        def granted_for(key: tuple[Any, ...], state: ConsentState) -> frozenset[str]:
-            return state.granted_services(registry)
-
         self._policy = policy
-        self._granted_for = granted_for
 
     def _is_https(self, scope: Scope) -> bool:
         return self.https if self.https is not None else scope.get("scheme") in ("https", "wss")
@@ -118,7 +113,7 @@ class Gatekeeper:
         if scope["path"].startswith(self.prefix):
             await self.endpoints(scope, receive, send)
             return
-        granted = self._granted_for(state.key, state)
+        granted = state.granted
         once = self.endpoints.once_grant(scope, cookie_header) if "gk_once=" in cookie_header else None
         page = _Page(self, scope, state, granted, once, https)
         await self.app(scope, page.receive_filter(receive), page.wrap(send))

@@ -1,0 +1,308 @@
+"""The middleware's wiring: cookie gate, CSP and Vary at response start, the consent in scope,
+pass-through of what is not ours, HTML buffering rules, ETags, configuration errors, frameworks."""
+
+import asyncio
+import gzip
+import json
+
+import pytest
+from asgi import acall, call
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gatekeeper import ConfigError, Gatekeeper, consent_of
+
+KEY = "test-secret-key-0123456789"
+SERVICES = {
+    "cookies": [
+        {"name": "sid", "category": "necessary", "purpose": "Session"},
+        {"name": "lang", "category": "usability", "purpose": "Language", "max_age_days": 365},
+    ],
+    "services": [{"id": "youtube"}],
+}
+PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>"
+
+
+def responder(body=PAGE, media_type="text/html", headers=None, status=200):
+    async def app(scope, receive, send):
+        await Response(body, status_code=status, media_type=media_type, headers=headers)(scope, receive, send)
+
+    return app
+
+
+def wrap(app, **options):
+    return Gatekeeper(app, secret_keys=KEY, services=options.pop("services", SERVICES), **options)
+
+
+def grant_all(gk):
+    answer = call(
+        gk,
+        "POST",
+        "/_gatekeeper/consent",
+        headers=[("content-type", "application/json")],
+        body=b'{"choice": "all"}',
+    )
+    return next(v for v in answer.all("set-cookie") if v.startswith("gk_consent=")).split(";", 1)[0]
+
+
+def test_cookie_gate_runs_on_every_response():
+    async def app(scope, receive, send):
+        response = PlainTextResponse("x")
+        response.set_cookie("sid", "abc")
+        response.set_cookie("lang", "ja", max_age=10 * 365 * 86400)
+        response.set_cookie("tracker", "1")
+        response.set_cookie("mail", "taro@example.jp")
+        await response(scope, receive, send)
+
+    gk = wrap(app)
+    names = [v.split("=", 1)[0] for v in call(gk).all("set-cookie")]
+    assert names == ["sid"]
+    granted = call(gk, headers=[("cookie", grant_all(gk))]).all("set-cookie")
+    assert [v.split("=", 1)[0] for v in granted] == ["sid", "lang"]
+    assert "Max-Age=31536000" in granted[1]  # clamped to the declared 365 days
+
+
+def test_csp_and_vary_on_html_only():
+    gk = wrap(responder())
+    answer = call(gk)
+    csp = answer.header("content-security-policy")
+    assert csp.startswith("default-src 'self'") and "youtube.com" not in csp
+    assert "report-uri /_gatekeeper/csp-report" in csp
+    assert answer.header("vary") == "Cookie, Sec-GPC"
+    after = call(gk, headers=[("cookie", grant_all(gk))]).header("content-security-policy")
+    assert "youtube.com" in after and "*.ytimg.com" in after
+    plain = call(wrap(responder(b"{}", "application/json")))
+    assert plain.header("content-security-policy") is None and plain.header("vary") is None
+
+
+def test_app_csp_is_kept_and_vary_is_merged():
+    gk = wrap(responder(headers={"Content-Security-Policy": "script-src 'none'", "Vary": "Accept-Encoding"}))
+    answer = call(gk)
+    assert answer.all("content-security-policy")[0] == "script-src 'none'"
+    assert len(answer.all("content-security-policy")) == 2
+    assert answer.header("vary") == "Accept-Encoding, Cookie, Sec-GPC"
+
+
+def test_report_only_and_off():
+    assert call(wrap(responder(), csp="report-only")).header("content-security-policy-report-only")
+    assert call(wrap(responder(), csp="report-only")).header("content-security-policy") is None
+    off = call(wrap(responder(), csp="off"))
+    assert (
+        off.header("content-security-policy") is None
+        and off.header("content-security-policy-report-only") is None
+    )
+
+
+def test_consent_is_in_scope_for_the_app():
+    seen = []
+
+    async def page(request: Request):
+        seen.append(consent_of(request))
+        return PlainTextResponse("ok")
+
+    gk = wrap(Starlette(routes=[Route("/", page)]))
+    call(gk)
+    call(gk, headers=[("cookie", grant_all(gk))])
+    assert [s.decided for s in seen] == [False, True]
+
+
+@pytest.mark.parametrize("kind", ["websocket", "lifespan"])
+def test_other_scopes_pass_through_untouched(kind):
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+
+    gk = wrap(app)
+    scope = {"type": kind, "headers": [], "path": "/"}
+    asyncio.run(gk(scope, None, None))
+    assert seen == [scope] and "gatekeeper" not in scope
+
+
+def test_html_is_rewritten_and_content_length_fixed():
+    gk = wrap(responder())
+    answer = call(gk)
+    assert answer.header("content-length") == str(len(answer.body))
+    assert b"data-gk-snippet" in answer.body  # the banner and loader were injected
+    assert answer.body.count(b"<p>hello</p>") == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [("HEAD", 200), ("GET", 204), ("GET", 304)],
+)
+def test_head_204_304_bodies_are_untouched(method, status):
+    gk = wrap(responder(b"" if status != 200 else PAGE, status=status))
+    answer = call(gk, method)
+    assert b"data-gk-snippet" not in answer.body
+    assert answer.header("content-security-policy")  # headers still protect
+
+
+def test_streamed_html_is_buffered_and_rewritten():
+    async def chunks():
+        for part in (PAGE[:20], PAGE[20:50], PAGE[50:]):
+            yield part
+
+    async def app(scope, receive, send):
+        await StreamingResponse(chunks(), media_type="text/html")(scope, receive, send)
+
+    answer = call(wrap(app))
+    assert b"data-gk-snippet" in answer.body and answer.header("content-length") == str(len(answer.body))
+
+
+def test_over_the_limit_passes_through_unchanged_in_pieces(caplog):
+    big = b"<html><body>" + b"<p>x</p>" * 2000 + b"</body></html>"
+
+    async def chunks():
+        for i in range(0, len(big), 1000):
+            yield big[i : i + 1000]
+
+    async def app(scope, receive, send):
+        await StreamingResponse(chunks(), media_type="text/html")(scope, receive, send)
+
+    answer = call(wrap(app, max_body_bytes=5000))
+    assert answer.body == big
+    assert answer.header("content-security-policy")
+    assert any("max_body_bytes" in r.getMessage() for r in caplog.records)
+    declared = call(wrap(responder(big), max_body_bytes=5000))
+    assert declared.body == big and declared.header("content-length") == str(len(big))
+
+
+def test_gzip_html_is_rewritten_and_recompressed():
+    gk = wrap(responder(gzip.compress(PAGE), headers={"Content-Encoding": "gzip"}))
+    answer = call(gk)
+    assert answer.header("content-encoding") == "gzip"
+    assert b"data-gk-snippet" in gzip.decompress(answer.body)
+    assert answer.header("content-length") == str(len(answer.body))
+
+
+def test_unknown_encoding_passes_through():
+    gk = wrap(responder(b"\x00\x01zstd", headers={"Content-Encoding": "zstd"}))
+    assert call(gk).body == b"\x00\x01zstd"
+
+
+def test_app_errors_stay_the_apps():
+    async def app(scope, receive, send):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        call(wrap(app))
+
+
+def test_pathsend_passes_through():
+    async def app(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
+        )
+        await send({"type": "http.response.pathsend", "path": "/tmp/x.html"})
+
+    answer = call(wrap(app))
+    assert [m["type"] for m in answer.messages] == ["http.response.start", "http.response.pathsend"]
+
+
+def test_etag_carries_the_consent_and_304_only_for_the_same_consent():
+    async def app(scope, receive, send):
+        inm = dict(scope["headers"]).get(b"if-none-match")
+        if inm == b'"v1"':
+            await Response(status_code=304, headers={"ETag": '"v1"'})(scope, receive, send)
+        else:
+            await Response(PAGE, media_type="text/html", headers={"ETag": '"v1"', "Last-Modified": "x"})(
+                scope, receive, send
+            )
+
+    gk = wrap(app)
+    first = call(gk)
+    etag = first.header("etag")
+    assert etag.startswith('W/"v1-gk') and first.header("last-modified") is None
+    assert call(gk, headers=[("if-none-match", etag)]).status == 304
+    cookie = grant_all(gk)
+    other = call(gk, headers=[("if-none-match", etag), ("cookie", cookie)])
+    assert other.status == 200 and other.header("etag") != etag
+
+
+def test_configuration_errors_raise_at_construction():
+    with pytest.raises(ConfigError, match="secret_keys"):
+        Gatekeeper(responder(), secret_keys="")
+    with pytest.raises(ConfigError, match="prefix"):
+        Gatekeeper(responder(), secret_keys=KEY, prefix="gk")
+    with pytest.raises(ConfigError, match="csp"):
+        Gatekeeper(responder(), secret_keys=KEY, csp="maybe")
+    with pytest.raises(ConfigError, match="mode"):
+        Gatekeeper(responder(), secret_keys=KEY, mode="lax")
+    with pytest.raises(ConfigError, match="unknown key"):
+        Gatekeeper(responder(), secret_keys=KEY, services={"cookies": [{"nam": "x"}]})
+
+
+def test_works_in_starlettes_middleware_list():
+    async def home(request):
+        return HTMLResponse(PAGE.decode())
+
+    app = Starlette(
+        routes=[Route("/", home)], middleware=[Middleware(Gatekeeper, secret_keys=KEY, services=SERVICES)]
+    )
+    answer = call(app)
+    assert answer.status == 200 and answer.header("content-security-policy")
+    assert call(app, "GET", "/_gatekeeper/consent").json()["decided"] is False
+
+
+def test_works_with_fastapi():
+    fastapi = pytest.importorskip("fastapi")
+    api = fastapi.FastAPI()
+
+    @api.get("/", response_class=fastapi.responses.HTMLResponse)
+    def home():
+        return PAGE.decode()
+
+    @api.get("/me")
+    def me(request: fastapi.Request):
+        return {"decided": consent_of(request).decided}
+
+    api.add_middleware(Gatekeeper, secret_keys=KEY, services=SERVICES)
+    assert b"data-gk-snippet" in call(api).body
+    assert call(api, "GET", "/me").json() == {"decided": False}
+
+
+def test_https_uses_the_host_prefix_and_secure():
+    gk = wrap(responder())
+    answer = call(
+        gk,
+        "POST",
+        "/_gatekeeper/consent",
+        headers=[("content-type", "application/json")],
+        body=b'{"choice": "none"}',
+        scheme="https",
+    )
+    cookie = answer.header("set-cookie")
+    assert cookie.startswith("__Host-gk_consent=") and "Secure" in cookie
+
+
+def test_concurrent_requests_with_different_consent_never_mix():
+    gk = wrap(responder(b'<html><body><iframe src="https://www.youtube.com/embed/x"></iframe></body></html>'))
+    cookie = grant_all(gk)
+
+    async def both():
+        tasks = []
+        for i in range(40):
+            headers = [("cookie", cookie)] if i % 2 else []
+            tasks.append(acall(gk, headers=headers))
+        return await asyncio.gather(*tasks)
+
+    for i, answer in enumerate(asyncio.run(both())):
+        live = b'iframe src="https://www.youtube.com' in answer.body
+        assert live is bool(i % 2), i
+        assert ("youtube.com" in answer.header("content-security-policy")) is bool(i % 2)
+
+
+def test_no_host_header_is_served():
+    gk = wrap(responder())
+    answer = call(gk, host="")
+    assert answer.status == 200 and answer.header("content-security-policy")
+
+
+def test_json_state_shape():
+    gk = wrap(responder())
+    state = json.loads(call(gk, "GET", "/_gatekeeper/consent").body)
+    assert set(state) == {"decided", "policy_version", "decided_at", "gpc", "categories", "services"}
