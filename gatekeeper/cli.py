@@ -99,7 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--scan", action="store_true", help="scan the site in Chromium once it is up")
     demo.add_argument("--max-pages", type=int, default=20)
     demo.add_argument("--report-dir", default=None, help="write scan.html and scan.json here")
-    demo.add_argument("--exit-after-scan", action="store_true", help="stop after the scan, with its exit code")
+    demo.add_argument(
+        "--exit-after-scan", action="store_true", help="stop after the scan, with its exit code"
+    )
     demo.set_defaults(func=cmd_demo)
     check = sub.add_parser("check", help="validate a services file and list what visitors are asked")
     check.add_argument("services")

@@ -25,14 +25,18 @@ NEWS = [
         "date": "2026-11-20",
         "title": {"en": "Winter road closures on the river path", "ja": "河川敷遊歩道の冬季通行止めについて"},
         "body": {
-            "en": "From 1 December the river path between Kita bridge and Minami bridge is closed for repairs.",
+            "en": "From 1 December the river path between Kita bridge and Minami bridge is closed "
+            "for repairs.",
             "ja": "12月1日から、北橋から南橋までの河川敷遊歩道は補修工事のため通行止めとなります。",
         },
     },
     {
         "id": 2,
         "date": "2026-11-12",
-        "title": {"en": "Autumn festival: thank you for coming", "ja": "秋まつりへのご来場ありがとうございました"},
+        "title": {
+            "en": "Autumn festival: thank you for coming",
+            "ja": "秋まつりへのご来場ありがとうございました",
+        },
         "body": {
             "en": "About 12,000 people visited the autumn festival. Photos are on the city's page.",
             "ja": "秋まつりには約12,000人の皆さまにご来場いただきました。写真を市のページに掲載しています。",
