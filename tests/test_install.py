@@ -1,0 +1,68 @@
+"""Smoke test of what a new operator does: a fresh venv, `pip install .`, `gatekeeper demo`."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_fresh_venv_pip_install_and_demo(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    # what run time needs was installed, not only the code
+    check = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import importlib.resources as r, gatekeeper, gatekeeper.demo.app;"
+         "names = [p.name for p in r.files('gatekeeper.snippets').iterdir()];"
+         "assert 'loader.js' in names and 'gatekeeper.css' in names, names;"
+         "assert r.files('gatekeeper').joinpath('data/public_suffix_list.dat').is_file();"
+         "assert r.files('gatekeeper').joinpath('catalog.toml').is_file();"
+         "assert r.files('gatekeeper').joinpath('templates/banner.html').is_file();"
+         "print(gatekeeper.__all__)"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    port = free_port()
+    demo = subprocess.Popen(
+        [str(venv / "bin" / "gatekeeper"), "demo", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/access", timeout=2) as response:
+                    page = response.read().decode()
+                    csp = response.headers["Content-Security-Policy"]
+                break
+            except OSError:
+                if time.monotonic() > deadline or demo.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert "data-gk-banner" in page
+        assert 'src="https://www.youtube.com/embed' not in page  # made inert before consent
+        assert csp.startswith("default-src 'self'") and "youtube.com" not in csp
+    finally:
+        demo.terminate()
+        output, _ = demo.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/" in output
