@@ -122,7 +122,7 @@ class HostPattern:
             return False
         if not self.path:
             return True
-        return path == self.path or path.startswith(self.path + "/") or path.startswith(self.path + "?")
+        return path == self.path or path.startswith(self.path + "/")
 
     @property
     def specificity(self) -> tuple[int, int]:
@@ -146,6 +146,10 @@ class ServiceCookie:
     name: str
     purpose: Text
     max_age_days: float | None
+    first_party: bool = False  # set by the service's script on the site's own domain (e.g. `_ga`)
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.name) if "*" in self.name else name == self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,9 @@ class Service:
             "policy_url": self.policy_url,
             "sale_share": self.sale_share,
             "hosts": sorted(str(h) for h in self.hosts),
+            "cookies": sorted(
+                [c.name, c.purpose.en, c.purpose.ja, c.max_age_days, c.first_party] for c in self.cookies
+            ),
         }
 
 
@@ -320,7 +327,7 @@ _SERVICE_KEYS = {
 }
 _REQUIRED_SERVICE_KEYS = ("name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts")
 _COOKIE_KEYS = {"name", "category", "purpose", "max_age_days", "path", "domain"}
-_SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days"}
+_SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days", "first_party"}
 _SITE_KEYS = {"first_party_hosts", "mode"}
 _TOP_KEYS = {"site", "cookies", "services"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -469,11 +476,15 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
             _check_keys(where, sub, c, _SERVICE_COOKIE_KEYS)
             if "name" not in c or "purpose" not in c:
                 raise where.error(sub, "needs 'name' and 'purpose'")
+            first_party = c.get("first_party", False)
+            if not isinstance(first_party, bool):
+                raise where.error(sub, "'first_party' must be true or false")
             out.append(
                 ServiceCookie(
                     _cookie_name(where, sub, c["name"]),
                     _text(where, sub, "purpose", c["purpose"]),
                     _days(where, sub, c.get("max_age_days")),
+                    first_party,
                 )
             )
         return tuple(out)
