@@ -32,6 +32,7 @@ LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
 _CACHE_SIZE = 2048
 _ALL_TYPES = tuple(t for c in Category for t in CONSENT_MODE_TYPES[c])
+_INLINE_TAGS = frozenset({"iframe", "video", "audio", "img", "object", "embed", "picture"})
 _SHARING_TYPES = ("ad_user_data", "ad_personalization")  # what Global Privacy Control opts out of
 
 
@@ -578,6 +579,7 @@ class Pages:
             disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
             index=embed.index,
             size=_placeholder_size(embed, first.placeholder.value),
+            inline=embed.tag.lower() in _INLINE_TAGS,
             service=self._service_view(first, ConsentState(), frozenset(), lang),
             services=[s.id for s in services],
             next=f"{_NEXT}#gk-ph-{embed.index}",

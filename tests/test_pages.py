@@ -335,7 +335,9 @@ def test_placeholder_names_the_service_and_offers_both_forms(pages: Pages) -> No
     html = pages.placeholder(
         Embed(2, "iframe", "https://www.youtube.com/embed/x", "560", "315", ("youtube",)), "en", "/watch?v=1"
     )
-    assert html.startswith('<div class="gk-ph" id="gk-ph-2" data-gk-ph="2" style="width:560px;height:315px"')
+    assert html.startswith(
+        '<div class="gk-ph gk-ph-i" id="gk-ph-2" data-gk-ph="2" style="width:560px;height:315px"'
+    )
     assert "YouTube" in html and "Google LLC" in html and "IP address" in html
     assert 'href="/_gatekeeper/disclosure?lang=en#gk-s-youtube"' in html
     parsed = Inputs(html)

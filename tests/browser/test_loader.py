@@ -72,8 +72,15 @@ SCRIPTS = (  # (service, live markup, inert markup): external, inline, external 
 class Site:
     """The page and the consent endpoints, wired like the middleware minus the rewriter."""
 
-    def __init__(self, csp: str = "enforce", html_lang: str | None = None, registry: Registry = REGISTRY):
+    def __init__(
+        self,
+        csp: str = "enforce",
+        html_lang: str | None = None,
+        registry: Registry = REGISTRY,
+        site_css: str = "",
+    ):
         self.registry = registry
+        self.site_css = site_css
         self.csp = csp
         self.html_lang = html_lang
         self.codec = ConsentCodec(KEY, registry)
@@ -118,13 +125,14 @@ class Site:
             sid = e.services[0]
             if sid in granted or once == (sid, e.index):
                 parts.append(
-                    f'<iframe id="e{e.index}" src="{e.url}" width="{e.width}" height="{e.height}"></iframe>'
+                    f'<iframe id="e{e.index}" src="{e.url}" width="{e.width}" height="{e.height}" '
+                    'frameborder="0"></iframe>'
                 )
             else:
                 parts.append(self.pages.placeholder(e, lang, next_path))
                 parts.append(
                     f'<iframe id="e{e.index}" data-gk="{sid}" data-gk-src="{e.url}" width="{e.width}" '
-                    f'height="{e.height}" hidden></iframe>'
+                    f'height="{e.height}" frameborder="0" hidden></iframe>'
                 )
             parts.append("<p>Text between the embeds.</p>")
         for sid, live, inert in SCRIPTS:
@@ -132,7 +140,7 @@ class Site:
         lang_attr = f' lang="{self.html_lang}"' if self.html_lang else ""
         return (
             f"<!doctype html><html{lang_attr}><head>{head}<meta charset=utf-8><title>Site</title>"
-            "<script>window.order = [];</script></head>"
+            f"<script>window.order = [];</script><style>{self.site_css}</style></head>"
             f"<body><h1>A page</h1><p>Some text.</p>{''.join(parts)}"
             f'<div style="height:1500px">filler</div><p id="end">end</p>{body}</body></html>'
         )
