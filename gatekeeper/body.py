@@ -1,0 +1,327 @@
+"""Response body, around rewrite(): decompress, decode, rewrite, and put the bytes back as they were.
+
+Only the insertions rewrite() plans are encoded: every other byte of the page is copied from what the
+app sent, so a charset's odd corners (Shift_JIS's duplicate mappings, a stray C1 byte) survive. Any
+failure gives back the original bytes and a reason: the CSP still protects a page served unchanged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .logs import log_once
+from .rewrite import Blocked, PageContext, plan
+
+try:
+    import brotli as _brotli  # type: ignore[import-untyped]
+except ImportError:  # pragma: no cover - brotli is optional
+    _brotli = None
+
+__all__ = ["ProcessedBody", "clear_cache", "process_body", "process_html"]
+
+log = logging.getLogger("gatekeeper.body")
+
+MAX_DECODED_BYTES: Final = 64 * 1024 * 1024  # a decompressed page larger than this is passed through
+CACHE_ENTRIES: Final = 512
+CACHE_BYTES: Final = 32 * 1024 * 1024
+GZIP_LEVEL: Final = 6
+BROTLI_QUALITY: Final = 5  # brotli's default (11) costs tens of milliseconds per page
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedBody:
+    body: bytes
+    changed: bool
+    reason: str | None = None  # why the body was left unchanged, when it could not be rewritten
+    blocked: tuple[Blocked, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Charsets: the WHATWG labels a page can use, and the Python codecs that read them
+
+
+def _labels(codec: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, codec)
+
+
+_LABELS: Final = {
+    **_labels("utf-8", "utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8",
+              "x-unicode20utf8"),
+    **_labels("cp932", "shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis",
+              "windows-31j", "ms932", "cp932"),
+    **_labels("euc_jp", "euc-jp", "x-euc-jp", "cseucpkdfmtjapanese"),
+    **_labels("cp1252", "windows-1252", "x-cp1252", "cp1252", "iso-8859-1", "iso8859-1", "iso88591",
+              "iso_8859-1", "iso_8859-1:1987", "iso-ir-100", "latin1", "l1", "csisolatin1", "cp819",
+              "ibm819", "us-ascii", "ascii", "ansi_x3.4-1968"),
+    **_labels("gbk", "gbk", "gb2312", "gb_2312", "gb_2312-80", "csgb2312", "chinese", "iso-ir-58",
+              "csiso58gb231280", "x-gbk"),
+    **_labels("gb18030", "gb18030"),
+    **_labels("big5hkscs", "big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"),
+    **_labels("cp949", "euc-kr", "cseuckr", "csksc56011987", "iso-ir-149", "korean", "ks_c_5601-1987",
+              "ks_c_5601-1989", "ksc5601", "ksc_5601", "windows-949"),
+    **_labels("utf-16-le", "utf-16le", "utf-16", "unicode", "ucs-2", "csunicode", "iso-10646-ucs-2",
+              "unicodefeff"),
+    **_labels("utf-16-be", "utf-16be", "unicodefffe"),
+}  # fmt: skip
+_STATEFUL: Final = frozenset({"iso-2022-jp", "csiso2022jp", "iso-2022-kr", "utf-7", "hz-gb-2312"})
+_DECODE_AS: Final = {"cp1252": "latin-1"}  # byte for byte; the tokenizer only cares about ASCII
+
+
+def _codec(label: str) -> str | None:
+    label = label.strip().strip("\"'").strip().lower()
+    known = _LABELS.get(label)
+    if known is not None:
+        return known
+    if label in _STATEFUL or not label:
+        return None
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return None
+    name = info.name
+    if name.startswith(("cp125", "iso8859", "koi8", "mac-", "cp874", "tis")):
+        return name  # single-byte, ASCII-compatible
+    return None
+
+
+_CT_CHARSET: Final = re.compile(r"""charset\s*=\s*("[^"]*"|'[^']*'|[^\s;]+)""", re.I)
+_PRESCAN: Final = re.compile(
+    rb"<!--.*?-->|<meta(?=[\t\n\f\r /])([^>]*)>|<[a-zA-Z/!?][^>]*>", re.S | re.I
+)  # fmt: skip
+_META_ATTR: Final = re.compile(
+    rb"""([^\t\n\f\r />=][^\t\n\f\r />=]*)\s*(?:=\s*("[^"]*"|'[^']*'|[^\t\n\f\r >]*))?"""
+)
+
+
+def _declared(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    m = _CT_CHARSET.search(content_type)
+    return m.group(1) if m else None
+
+
+def _prescan(head: bytes) -> str | None:
+    """The charset a <meta> in the first 1024 bytes declares (the HTML prescan, simplified)."""
+    for m in _PRESCAN.finditer(head):
+        attrs = m.group(1)
+        if attrs is None:
+            continue
+        found: dict[bytes, bytes] = {}
+        for a in _META_ATTR.finditer(attrs):
+            name = a.group(1).lower()
+            if name not in found:
+                found[name] = (a.group(2) or b"").strip(b"\"'")
+        if b"charset" in found:
+            label = found[b"charset"].decode("latin-1")
+        elif found.get(b"http-equiv", b"").strip().lower() == b"content-type":
+            label = _declared(found.get(b"content", b"").decode("latin-1")) or ""
+        else:
+            continue
+        codec = _codec(label)
+        if codec is not None:
+            return "utf-8" if codec.startswith("utf-16") else codec  # as the prescan says
+    return None
+
+
+def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, str]:
+    """(codec, length of the byte order mark, where it came from)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8", 3, "BOM"
+    if data.startswith(b"\xff\xfe"):
+        return "utf-16-le", 2, "BOM"
+    if data.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2, "BOM"
+    label = _declared(content_type)
+    if label is not None:
+        codec = _codec(label)
+        if codec is not None:
+            return codec, 0, "Content-Type"
+        if label.strip("\"' ").lower() in _STATEFUL:
+            return None, 0, f"charset {label!r} is not supported"
+    meta = _prescan(data[:1024])
+    if meta is not None:
+        return meta, 0, "<meta>"
+    return "utf-8", 0, "default"
+
+
+# ---------------------------------------------------------------------------------------------
+# Content-Encoding
+
+
+class _BodyError(Exception):
+    pass
+
+
+def _inflate(body: bytes, wbits: int) -> bytes:
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(body, MAX_DECODED_BYTES)
+    except zlib.error as e:
+        raise _BodyError(f"corrupt compressed body ({e})") from None
+    if d.unconsumed_tail:
+        raise _BodyError("decompressed body over the size limit")
+    if not d.eof:
+        raise _BodyError("truncated compressed body")
+    if d.unused_data.strip(b"\0"):
+        raise _BodyError("data after the end of the compressed body")
+    return out
+
+
+def _decompress(body: bytes, encoding: str) -> tuple[bytes, Any]:
+    if encoding in ("gzip", "x-gzip"):
+        return _inflate(body, 16 + zlib.MAX_WBITS), 16 + zlib.MAX_WBITS
+    if encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send it
+        try:
+            return _inflate(body, zlib.MAX_WBITS), zlib.MAX_WBITS
+        except _BodyError:
+            return _inflate(body, -zlib.MAX_WBITS), -zlib.MAX_WBITS
+    if encoding == "br":
+        if _brotli is None:
+            raise _BodyError("br body and the brotli package is not installed")
+        d = _brotli.Decompressor()
+        try:
+            out = d.process(body, output_buffer_limit=MAX_DECODED_BYTES)
+        except _brotli.error as e:
+            raise _BodyError(f"corrupt br body ({e})") from None
+        if not d.is_finished():
+            raise _BodyError("truncated br body, or over the size limit")
+        return out, None
+    raise _BodyError(f"content-encoding {encoding!r} is not rewritten")
+
+
+def _compress(data: bytes, encoding: str, wbits: Any) -> bytes:
+    if encoding == "br":
+        assert _brotli is not None
+        return bytes(_brotli.compress(data, quality=BROTLI_QUALITY, mode=_brotli.MODE_TEXT))
+    c = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, wbits)
+    return c.compress(data) + c.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _splice(raw: bytes, bom: int, text: str, codec: str, inserts: tuple[tuple[int, str], ...]) -> bytes:
+    """The original bytes with the insertions encoded in at the right offsets."""
+    parts = [raw[:bom]]
+    identity = len(text) == len(raw) - bom and not codec.startswith("utf-16")
+    bpos = bom
+    prev = 0
+    for pos, insert in inserts:
+        n = pos - prev if identity else len(text[prev:pos].encode(codec))
+        parts.append(raw[bpos : bpos + n])
+        bpos += n
+        parts.append(insert.encode(codec, "xmlcharrefreplace"))
+        prev = pos
+    parts.append(raw[bpos:])
+    if not identity and len(raw) - bpos != len(text[prev:].encode(codec)):
+        raise _BodyError("the text does not map back onto the bytes")  # cannot happen; be sure
+    return b"".join(parts)
+
+
+def _process(
+    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+) -> ProcessedBody:
+    encoding = (content_encoding or "").strip().lower()
+    wbits: Any = None
+    if encoding in ("", "identity"):
+        raw = body
+    else:
+        raw, wbits = _decompress(body, encoding)
+    codec, bom, source = _encoding(raw, content_type)
+    if codec is None:
+        raise _BodyError(source)
+    try:
+        text = raw[bom:].decode(_DECODE_AS.get(codec, codec))
+    except UnicodeDecodeError as e:
+        raise _BodyError(f"not valid {codec} ({source}) at byte {e.start + bom}") from None
+    p = plan(text, ctx)
+    if not p.inserts:
+        return ProcessedBody(body, False, None, p.blocked)
+    out = _splice(raw, bom, text, codec, p.inserts)
+    if encoding not in ("", "identity"):
+        out = _compress(out, encoding, wbits)
+    return ProcessedBody(out, True, None, p.blocked)
+
+
+def process_html(
+    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+) -> ProcessedBody:
+    """Rewrite an HTML response body. Never raises: on any failure the body comes back unchanged
+    with the reason."""
+    key = None
+    if ctx.cache_key is not None:
+        key = (body, content_type, content_encoding, ctx.cache_key)
+        hit = _cache.get(key)
+        if hit is not None:
+            return hit
+    try:
+        result = _process(body, content_type, content_encoding, ctx)
+    except _BodyError as e:
+        result = ProcessedBody(body, False, str(e))
+    except Exception as e:  # a bug in the rewriter must not cost the visitor the page
+        result = ProcessedBody(body, False, f"rewrite failed: {type(e).__name__}: {e}")
+    if result.reason is not None:
+        log_once(
+            log,
+            ("gatekeeper.body", result.reason),
+            logging.INFO,
+            "HTML body not rewritten: %s",
+            result.reason,
+        )
+    if key is not None:
+        _cache.put(key, result, len(body) + (len(result.body) if result.body is not body else 0))
+    return result
+
+
+process_body = process_html  # the name docs/ARCHITECTURE.md uses
+
+
+class _Cache:
+    """A least-recently-used map bounded in entries and in bytes; safe across threads."""
+
+    def __init__(self, entries: int, size: int) -> None:
+        self.max_entries = entries
+        self.max_bytes = size
+        self.items: OrderedDict[Any, tuple[ProcessedBody, int]] = OrderedDict()
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> ProcessedBody | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is None:
+                return None
+            self.items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: Any, value: ProcessedBody, size: int) -> None:
+        if size > self.max_bytes // 4:
+            return  # one huge page would flush everything else
+        with self.lock:
+            old = self.items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self.items[key] = (value, size)
+            self.bytes += size
+            while self.items and (len(self.items) > self.max_entries or self.bytes > self.max_bytes):
+                _, (_, n) = self.items.popitem(last=False)
+                self.bytes -= n
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.bytes = 0
+
+
+_cache = _Cache(CACHE_ENTRIES, CACHE_BYTES)
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,1272 @@
+"""Response body, step 2: make third-party markup inert, put placeholders before embeds, inject the snippets.
+
+The page is never re-serialized. One regular expression, written to follow the HTML tokenizer's states
+(tags, quoted attribute values, comments, bogus comments, CDATA in SVG/MathML), walks the page and stops
+only at the tags that can matter; raw-text elements (script, style, textarea, title, ...) are skipped the
+way the tokenizer skips them. Every change is an insertion (a `data-gk-` prefix before an attribute name,
+new attributes right after the tag name, a placeholder before an embed, the snippets), so the output
+outside the rewritten elements is the input, byte for byte, and a second pass finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import html.entities
+import re
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import unquote, urljoin, urlsplit
+
+from .psl import normalize_host
+from .registry import Placeholder, Registry, Service
+
+__all__ = [
+    "Blocked",
+    "Embed",
+    "PageContext",
+    "Plan",
+    "Rewritten",
+    "css_urls",
+    "decode_attribute",
+    "plan",
+    "rewrite",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """An element that gets a two-click placeholder."""
+
+    index: int  # ordinal among placeholder-getting embeds on the page, document order, 0-based
+    tag: str
+    url: str
+    width: str | None
+    height: str | None
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """One element made inert (or, in `Rewritten.reported`, let through in report mode)."""
+
+    kind: str  # the element ("script", "img", ...), "inline-script", "style-attr", "meta-refresh"...
+    url: str  # what it would have loaded (absolute when it could be resolved)
+    services: tuple[str, ...]  # the service ids it waits for; () for an undeclared third party
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rewritten:
+    html: str
+    blocked: tuple[Blocked, ...] = ()
+    reported: tuple[Blocked, ...] = ()  # undeclared third parties let through (report mode)
+    embeds: tuple[Embed, ...] = ()
+    error: str | None = None  # set when rewriting failed and `html` is the input unchanged
+
+
+@dataclass(frozen=True)
+class PageContext:
+    registry: Registry
+    granted: frozenset[str]  # service ids granted for this response
+    page_url: str  # absolute URL of the page
+    once: frozenset[int] = frozenset()  # embed indexes to leave live on this load
+    snippets: Callable[[str | None], tuple[str, str]] | None = None  # <html lang> -> (head, body)
+    placeholder: Callable[[Embed, str | None], str] | None = None  # embed, <html lang> -> HTML
+    cache_key: Hashable = None  # everything besides the HTML the output depends on; None: no cache
+
+
+# ---------------------------------------------------------------------------------------------
+# The scanner. Every pattern is possessive or atomic: the tokenizer never backtracks, nor do we.
+
+_ATTR_NAME: Final = r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
+_VALUE: Final = r"""(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+|(?=>))"""
+
+
+def _attrs(guard: str = "") -> str:
+    # After a name, "=" must be followed by a value; a name is never followed by another "=".
+    return (
+        r"(?:[\t\n\f\r /]++|" + guard + _ATTR_NAME
+        + r"(?>[\t\n\f\r ]*+(?:=[\t\n\f\r ]*+" + _VALUE + r"|(?!=))))*+"
+    )  # fmt: skip
+
+
+_TAG_NAME: Final = r"[a-zA-Z][^\t\n\f\r />]*+"
+_COMMENT: Final = r"<!--(?:>|->|(?s:.*?)--!?>)"
+_BOGUS: Final = r"<\?[^>]*+>|</(?![a-zA-Z])[^>]*+>"
+_TOKEN: Final = (
+    r"(?:(?P<tag><(?P<end>/)?(?P<name>" + _TAG_NAME + r")(?P<attrs>" + _attrs() + r")>)|(?P<stop><|\Z))"
+)
+# Attributes that can fetch on any element: a boring tag has none of them.
+_GENERIC_ATTRS: Final = ("style", "background", "attributionsrc")
+_GUARD: Final = r"(?!(?:" + "|".join(_GENERIC_ATTRS) + r")[\t\n\f\r />=])"
+
+_RAW_TEXT: Final = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
+_FETCHERS: Final = frozenset(
+    {"img", "image", "iframe", "frame", "script", "link", "source", "video", "audio", "track",
+     "object", "embed", "input", "meta"}
+)  # fmt: skip
+_STRUCTURE: Final = frozenset({"noscript", "template", "svg", "math", "base", "head", "html", "plaintext"})
+_HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
+_HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio"})
+_WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
+
+
+def _skip_html(starts: Iterable[str]) -> str:
+    names = "|".join(sorted(starts, key=lambda s: (-len(s), s)))
+    ends = "|".join(sorted(_HTML_ENDS))
+    boring_start = r"<(?!(?:" + names + r")[\t\n\f\r />])" + _TAG_NAME + _attrs(_GUARD) + ">"
+    boring_end = r"</(?!(?:" + ends + r")[\t\n\f\r />])" + _TAG_NAME + _attrs() + ">"
+    return (
+        r"(?:[^<]++|" + boring_start + "|" + boring_end + "|" + _COMMENT
+        + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?]))*+"
+    )  # fmt: skip
+
+
+_SKIP_FOREIGN: Final = (
+    r"(?:[^<]++|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
+    + r"|<(?![a-zA-Z!/?]))*+"
+)  # fmt: skip
+
+_FLAGS: Final = re.ASCII | re.IGNORECASE
+_HTML_RE: Final = re.compile(_skip_html(_HTML_STARTS) + _TOKEN, _FLAGS)
+_WIDGET_RE: Final = re.compile(_skip_html(_HTML_STARTS | _WIDGET_TAGS) + _TOKEN, _FLAGS)
+_FOREIGN_RE: Final = re.compile(_SKIP_FOREIGN + _TOKEN, _FLAGS)
+_ATTR_RE: Final = re.compile(
+    r"[\t\n\f\r /]*+(" + _ATTR_NAME + r")(?>[\t\n\f\r ]*+(?:=[\t\n\f\r ]*+"
+    r"""(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >"'][^\t\n\f\r >]*+)|(?=>)))?)""",
+    re.ASCII,
+)
+_END_TAG_REST: Final = re.compile(r"[^\t\n\f\r />]*+" + _attrs() + ">", _FLAGS)
+_RAW_END: dict[str, re.Pattern[str]] = {
+    name: re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS) for name in (*_RAW_TEXT, "noscript")
+}
+_SCRIPT_STATES: Final = re.compile(r"<!--|</script[\t\n\f\r />]", _FLAGS)
+_SCRIPT_ESCAPED: Final = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", _FLAGS)
+_SCRIPT_DOUBLE: Final = re.compile(r"-->|</script[\t\n\f\r />]", _FLAGS)
+_WIDGET_HINT: Final = re.compile(
+    r"twitter-tweet|twitter-timeline|twitter-video|instagram-media|tiktok-embed|fb-post|fb-page|fb-video"
+)
+_DOCTYPE: Final = re.compile(r"\ufeff?(?:[\t\n\f\r ]++|<!--(?s:.*?)-->)*+<!doctype[^>]*+>", _FLAGS)
+
+# Foreign content (the tree builder's rules, the part the tokenizer depends on).
+_BREAKOUT: Final = frozenset(
+    {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed",
+     "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta",
+     "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table",
+     "tt", "u", "ul", "var"}
+)  # fmt: skip
+_HTML_CLOSERS: Final = frozenset(
+    {"a", "address", "article", "aside", "b", "blockquote", "body", "button", "center", "dd", "details",
+     "dialog", "div", "dl", "dt", "em", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+     "h3", "h4", "h5", "h6", "header", "html", "i", "label", "li", "main", "nav", "ol", "pre", "section",
+     "small", "span", "strong", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
+     "ul"}
+)  # fmt: skip
+_SVG_FETCH: Final = frozenset({"image", "use", "feimage", "script"})
+_FOREIGN, _HTML_POINT, _TEXT_POINT = 0, 1, 2
+
+_LINK_FETCH_RELS: Final = frozenset(
+    {"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
+     "preload", "prefetch", "modulepreload", "preconnect", "dns-prefetch", "prerender", "manifest",
+     "search", "compression-dictionary", "import", "fluid-icon"}
+)  # fmt: skip
+_JS_TYPES: Final = frozenset(
+    {"", "module", "text/javascript", "application/javascript", "application/ecmascript",
+     "application/x-ecmascript", "application/x-javascript", "text/ecmascript", "text/javascript1.0",
+     "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
+     "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript"}
+)  # fmt: skip
+_EMBED_TAGS: Final = frozenset({"iframe", "frame", "object", "embed", "video", "audio"})
+_PLACEHOLDER_KINDS: Final = frozenset({Placeholder.VIDEO, Placeholder.MAP, Placeholder.POST})
+# Script-driven post widgets: the class names vendors' embed codes use, and where the widget loads from.
+_WIDGETS: Final = {
+    "twitter-tweet": "https://platform.twitter.com/widgets.js",
+    "twitter-timeline": "https://platform.twitter.com/widgets.js",
+    "twitter-video": "https://platform.twitter.com/widgets.js",
+    "instagram-media": "https://www.instagram.com/embed.js",
+    "tiktok-embed": "https://www.tiktok.com/embed.js",
+    "fb-post": "https://connect.facebook.net/sdk.js",
+    "fb-page": "https://connect.facebook.net/sdk.js",
+    "fb-video": "https://connect.facebook.net/sdk.js",
+}
+_WIDGET_URL_ATTRS: Final = ("cite", "data-instgrm-permalink", "data-href", "href")
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: character references, URLs, srcset, CSS
+
+
+_CHARREF: Final = re.compile(r"&(?:#[xX]([0-9a-fA-F]++);?|#([0-9]++);?|([a-zA-Z][a-zA-Z0-9]*+)(;?))")
+_ENTITIES: Final = html.entities.html5
+_C1: Final = {  # numeric references to C1 controls mean windows-1252 (the tokenizer's table)
+    0x80: "\u20ac", 0x82: "\u201a", 0x83: "\u0192", 0x84: "\u201e", 0x85: "\u2026", 0x86: "\u2020",
+    0x87: "\u2021", 0x88: "\u02c6", 0x89: "\u2030", 0x8A: "\u0160", 0x8B: "\u2039", 0x8C: "\u0152",
+    0x8E: "\u017d", 0x91: "\u2018", 0x92: "\u2019", 0x93: "\u201c", 0x94: "\u201d", 0x95: "\u2022",
+    0x96: "\u2013", 0x97: "\u2014", 0x98: "\u02dc", 0x99: "\u2122", 0x9A: "\u0161", 0x9B: "\u203a",
+    0x9C: "\u0153", 0x9E: "\u017e", 0x9F: "\u0178",
+}  # fmt: skip
+
+
+def _charref(m: re.Match[str], in_attribute: bool) -> str:
+    hexa, dec, name, semi = m.group(1, 2, 3, 4)
+    if name is None:
+        try:
+            code = int(hexa, 16) if hexa is not None else int(dec)
+        except ValueError:
+            code = 0x110000
+        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            return "\ufffd"
+        return _C1.get(code) or chr(code)
+    if semi and name + ";" in _ENTITIES:
+        return _ENTITIES[name + ";"]
+    if not semi and name in _ENTITIES:  # a legacy reference without ";"
+        nxt = m.string[m.end() : m.end() + 1]
+        if not (in_attribute and nxt == "="):
+            return _ENTITIES[name]
+    if not in_attribute:  # in text, the longest legacy prefix is decoded
+        for i in range(min(len(name), 32), 1, -1):
+            if name[:i] in _ENTITIES:
+                return _ENTITIES[name[:i]] + name[i:] + semi
+    return m.group(0)
+
+
+def decode_attribute(value: str) -> str:
+    """An attribute value as the tokenizer decodes it."""
+    if "&" not in value:
+        return value
+    return _CHARREF.sub(lambda m: _charref(m, True), value)
+
+
+def _decode_text(value: str) -> str:
+    if "&" not in value:
+        return value
+    return _CHARREF.sub(lambda m: _charref(m, False), value)
+
+
+_SCHEME: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*+):")
+_SPECIAL: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
+_STRIP: Final = "".join(map(chr, range(0x21)))
+_TAB_NL: Final = str.maketrans("", "", "\t\n\r")
+
+
+def _target(raw: str, base_scheme: str) -> tuple[str, str] | None:
+    """(host, path) a URL loads from as the URL parser sees it; host "" for a URL relative to the base;
+    None for one that makes no request (data:, javascript:, a fragment, an invalid host)."""
+    url = raw.strip(_STRIP)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.translate(_TAB_NL)
+    if not url or url[0] == "#":
+        return None
+    m = _SCHEME.match(url)
+    if m is not None:
+        scheme = m.group(1).lower()
+        rest = url[m.end() :]
+        if scheme not in _SPECIAL:
+            return None  # data:, blob:, javascript:, about:, mailto:, file: ... no third-party request
+        if scheme == base_scheme and not (rest[:1] in ("/", "\\") and rest[1:2] in ("/", "\\")):
+            return ("", rest)  # "https:x" on an https page is relative
+        authority = rest.lstrip("/\\")
+    elif url[:1] in ("/", "\\") and url[1:2] in ("/", "\\"):
+        authority = url.lstrip("/\\")
+    else:
+        return ("", url)
+    cut = len(authority)
+    for ch in "/\\?#":
+        i = authority.find(ch, 0, cut)
+        if i >= 0:
+            cut = i
+    path = authority[cut:]
+    for ch in "?#":
+        i = path.find(ch)
+        if i >= 0:
+            path = path[:i]
+    path = path.replace("\\", "/")
+    if "." in path or "%2" in path:
+        path = _remove_dots(path)
+    host = authority[:cut]
+    at = host.rfind("@")
+    if at >= 0:
+        host = host[at + 1 :]
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else host
+    else:
+        host = host.partition(":")[0]
+    if "%" in host:
+        host = unquote(host)
+    if not host:
+        return None
+    return (host, path or "/")
+
+
+def _remove_dots(path: str) -> str:
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        low = seg.lower()
+        if low in (".", "%2e"):
+            if i == len(segments) - 1:
+                out.append("")
+        elif low in ("..", ".%2e", "%2e.", "%2e%2e"):
+            if len(out) > 1:
+                out.pop()
+            if i == len(segments) - 1:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out) or "/"
+
+
+def _absolute(raw: str, base: str) -> str:
+    url = raw.strip(_STRIP).translate(_TAB_NL)
+    m = _SCHEME.match(url)
+    if (m is None or m.group(1).lower() in _SPECIAL) and "\\" in url:
+        url = url.replace("\\", "/")
+    try:
+        return urljoin(base, url)
+    except ValueError:
+        return url
+
+
+def _srcset_urls(value: str) -> list[str]:
+    urls: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and value[i] in " \t\n\r\f,":
+            i += 1
+        if i >= n:
+            break
+        j = i
+        while j < n and value[j] not in " \t\n\r\f":
+            j += 1
+        url = value[i:j]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0
+            while j < n:
+                c = value[j]
+                if c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth = max(0, depth - 1)
+                elif c == "," and depth == 0:
+                    break
+                j += 1
+        if url:
+            urls.append(url)
+        i = j + 1
+    return urls
+
+
+_CSS_HINT: Final = re.compile(r"url\(|@import|image-set|src\(|\\", _FLAGS)
+_CSS_ESCAPE: Final = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\n)|(.))", re.S)
+_CSS_TOKEN: Final = re.compile(
+    r"""(/\*(?s:.*?)(?:\*/|\Z))"""
+    r"""|("(?:[^"\\\n]|\\.)*+(?:"|(?=\n)|\Z)|'(?:[^'\\\n]|\\.)*+(?:'|(?=\n)|\Z))"""
+    r"""|url\([\t\n\f\r ]*+(?:("(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?)|([^)]*+))"""
+    r"""|(@import)|((?:-webkit-)?image-set\(|src\()|(\))|(\()""",
+    _FLAGS | re.S,
+)
+
+
+def _css_unescape(m: re.Match[str]) -> str:
+    hexa, newline, char = m.group(1, 2, 3)
+    if hexa is not None:
+        code = int(hexa, 16)
+        return "\ufffd" if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF else chr(code)
+    return "" if newline is not None else char
+
+
+def _css_string(token: str) -> str:
+    body = token[1:]
+    if body[-1:] == token[0]:
+        body = body[:-1]
+    return body
+
+
+def css_urls(css: str) -> list[str]:
+    """Every URL a style sheet (or a style attribute) would load: url(), @import, image-set()."""
+    if _CSS_HINT.search(css) is None:
+        return []
+    if "\\" in css:
+        css = _CSS_ESCAPE.sub(_css_unescape, css)
+    urls: list[str] = []
+    expect_string = False
+    depth = 0
+    sets: list[int] = []
+    for m in _CSS_TOKEN.finditer(css):
+        kind = m.lastindex
+        if kind == 1:
+            continue
+        if kind == 2:
+            if expect_string or sets:
+                urls.append(_css_string(m.group(2)))
+        elif kind == 3:
+            urls.append(_css_string(m.group(3)))
+        elif kind == 4:
+            urls.append(m.group(4).strip(" \t\n\r\f"))
+        elif kind == 5:
+            expect_string = True
+            continue
+        elif kind == 6:
+            depth += 1
+            sets.append(depth)
+        elif kind == 7:
+            if sets and sets[-1] == depth:
+                sets.pop()
+            depth = max(0, depth - 1)
+        elif kind == 8:
+            depth += 1
+        expect_string = False
+    return urls
+
+
+_REFRESH: Final = re.compile(
+    r"[\t\n\f\r ]*+[0-9.]*+[\t\n\f\r ]*+[;,]?[\t\n\f\r ]*+(?:url[\t\n\f\r ]*+=[\t\n\f\r ]*+)?(.*)",
+    _FLAGS | re.S,
+)
+
+
+def _refresh_url(content: str) -> str:
+    m = _REFRESH.match(content)
+    url = m.group(1) if m else ""
+    if url[:1] in ('"', "'"):
+        end = url.find(url[0], 1)
+        url = url[1:end] if end > 0 else url[1:]
+    return url
+
+
+_SIZE_STYLE: dict[str, re.Pattern[str]] = {
+    k: re.compile(r"(?:^|[;\s])" + k + r"\s*:\s*([^;]+)", _FLAGS) for k in ("width", "height")
+}
+
+
+def _lower(s: str) -> str:
+    return s.lower() if s.isascii() else "".join(c.lower() if c.isascii() else c for c in s)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry's view, prepared once per registry
+
+
+class _Prepared:
+    """What the rewriter needs of a registry, computed once: signatures, path-sensitive hosts, and a
+    memo of host classifications."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.strict = registry.strict
+        sigs: dict[str, list[Service]] = {}
+        for s in registry.services:
+            for sig in s.inline_signatures:
+                sigs.setdefault(sig, []).append(s)
+        self.signatures = {k: tuple(v) for k, v in sigs.items()}
+        self.signature_re = (
+            re.compile("|".join(re.escape(k) for k in sorted(sigs, key=len, reverse=True))) if sigs else None
+        )
+        self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
+        self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
+
+    def classify(self, site_host: str, host: str, path: str) -> tuple[Service, ...] | None:
+        """None: first party; (): an undeclared third party; else the services the host belongs to."""
+        sensitive = any(host == h or host.endswith("." + h) for h in self.path_hosts)
+        key = (site_host, host, path if sensitive else "")
+        memo = self.memo
+        hit = memo.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
+        try:
+            name = normalize_host(host)
+        except Exception:  # a host no encoder accepts is nobody's: treat it as a stranger
+            name = host.lower()
+        result: tuple[Service, ...] | None
+        if name and self.registry.is_first_party(name, site_host):
+            result = None
+        else:
+            result = self.registry.services_for(name, path) if name else ()
+        if len(memo) > 4096:
+            memo.clear()
+        memo[key] = result
+        return result
+
+
+_PREPARED: dict[int, tuple[Registry, _Prepared]] = {}
+
+
+def _prepared(registry: Registry) -> _Prepared:
+    hit = _PREPARED.get(id(registry))
+    if hit is not None and hit[0] is registry:
+        return hit[1]
+    prep = _Prepared(registry)
+    if len(_PREPARED) > 16:
+        _PREPARED.clear()
+    _PREPARED[id(registry)] = (registry, prep)
+    return prep
+
+
+@dataclass(slots=True)
+class _Base:
+    url: str
+    scheme: str
+    host: str
+    first_party: bool
+
+
+@dataclass(slots=True)
+class _Need:
+    services: list[Service] = field(default_factory=list)
+    undeclared: bool = False
+    url: str = ""
+    kind: str = ""
+
+    def add(self, services: tuple[Service, ...], url: str, kind: str) -> None:
+        if not self.url:
+            self.url, self.kind = url, kind
+        if not services:
+            self.undeclared = True
+        else:
+            for s in services[:1]:  # any one of a URL's services allows it: name the first
+                if s not in self.services:
+                    self.services.append(s)
+
+    def marker(self) -> str:
+        ids = [s.id for s in self.services]
+        if self.undeclared:
+            ids.append("?")
+        return " ".join(ids)
+
+
+class _Attrs:
+    """A start tag's attributes in source order; the first of a name is the one browsers use."""
+
+    __slots__ = ("first", "items")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        items: list[tuple[str, int, str]] = []  # (lower-case name, offset of the name, raw value)
+        first: dict[str, str] = {}
+        for m in _ATTR_RE.finditer(text, start, end):
+            name = _lower(m.group(1))
+            q2, q1, uq = m.group(2, 3, 4)
+            value = q2 if q2 is not None else q1 if q1 is not None else uq if uq is not None else ""
+            items.append((name, m.start(1), value))
+            if name not in first:
+                first[name] = value
+        self.items = items
+        self.first = first
+
+    def get(self, name: str) -> str | None:
+        raw = self.first.get(name)
+        return None if raw is None else decode_attribute(raw)
+
+    def positions(self, name: str) -> list[int]:
+        return [pos for n, pos, _ in self.items if n == name]
+
+
+# ---------------------------------------------------------------------------------------------
+# One pass over a document
+
+
+_MAX_SRCDOC_DEPTH: Final = 4
+
+
+class _Pass:
+    def __init__(
+        self,
+        html: str,
+        ctx: PageContext,
+        prep: _Prepared,
+        *,
+        site_host: str,
+        base: _Base,
+        live: frozenset[str],
+        shadow: bool = False,
+        analyze_only: bool = False,
+        depth: int = 0,
+        stop_at: frozenset[int] = frozenset(),
+    ) -> None:
+        self.html = html
+        self.ctx = ctx
+        self.prep = prep
+        self.site_host = site_host
+        self.base = base
+        self.page_base = base
+        self.base_seen = False
+        self.granted = ctx.granted | live
+        self.live = live
+        self.shadow = shadow
+        self.analyze_only = analyze_only
+        self.depth = depth
+        self.stop_at = stop_at
+        self.edits: list[tuple[int, int, str]] = []
+        self.blocked: list[Blocked] = []
+        self.reported: list[Blocked] = []
+        self.embeds: list[Embed] = []
+        self.embed_count = 0
+        self.needs = _Need()  # everything needed by the document (srcdoc analysis)
+        self.fstack: list[tuple[str, int, bool]] = []  # open SVG/MathML elements: name, kind, math
+        self.template_depth = 0
+        self.head_end = -1
+        self.html_end = -1
+        self.body_end = -1
+        self.lang: str | None = None
+        self.lang_seen = False
+        self.positions: list[int] = []
+        self.noscript_end = -1
+        self.shadow_starts: list[int] = []
+        self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
+        self.widgets = _WIDGET_HINT.search(html) is not None
+
+    # -- the walk --------------------------------------------------------------------------------
+
+    def run(self, pos: int = 0) -> None:
+        html = self.html
+        fstack = self.fstack
+        html_re = _WIDGET_RE if self.widgets else _HTML_RE
+        positions = self.positions
+        stop_at = self.stop_at
+        while True:
+            foreign = bool(fstack)
+            m = (_FOREIGN_RE if foreign else html_re).match(html, pos)
+            if m is None:  # cannot happen: the pattern always matches; be safe anyway
+                return
+            if m.group("stop") is not None:
+                if self.noscript_end >= 0:
+                    self.shadow_starts.append(self.noscript_end)
+                    self.noscript_end = -1
+                return
+            start = m.start("tag")
+            if stop_at and start in stop_at:
+                return
+            positions.append(start)
+            end = m.end()
+            name = _lower(m.group("name"))
+            is_end = m.group("end") is not None
+            if self.noscript_end >= 0 and start >= self.noscript_end:
+                if not (start == self.noscript_end and is_end and name == "noscript"):
+                    self.shadow_starts.append(self.noscript_end)
+                self.noscript_end = -1
+            pos = end
+            if is_end:
+                if foreign:
+                    self._foreign_end(name)
+                elif name == "template":
+                    self.template_depth = max(0, self.template_depth - 1)
+                elif name == "body" and not self.template_depth:
+                    self.body_end = start
+                elif name in ("video", "audio") and start >= self.media_live_until:
+                    self.media_live_until = -1
+                continue
+            if foreign:
+                top = fstack[-1][1]
+                if top == _FOREIGN or (top == _TEXT_POINT and name in ("mglyph", "malignmark")):
+                    if name in _BREAKOUT or (name == "font" and self._font_breaks(m)):
+                        while fstack and fstack[-1][1] == _FOREIGN:
+                            fstack.pop()
+                    else:
+                        self._foreign_start(m, name, start, end)
+                        continue
+            pos = self._html_start(m, name, start, end)
+            if pos < 0:
+                return
+
+    def _font_breaks(self, m: re.Match[str]) -> bool:
+        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
+        return any(k in attrs.first for k in ("color", "face", "size"))
+
+    def _self_closing(self, m: re.Match[str]) -> bool:
+        html, end = self.html, m.end()
+        if html[end - 2] != "/" or end - 2 < m.end("name"):
+            return False
+        last = None
+        for found in _ATTR_RE.finditer(html, m.start("attrs"), end):
+            last = found
+        return last is None or last.end() < end - 1 or last.group(4) is None
+
+    def _foreign_end(self, name: str) -> None:
+        fstack = self.fstack
+        if name in ("br", "p"):
+            while fstack and fstack[-1][1] == _FOREIGN:
+                fstack.pop()
+            return
+        for i in range(len(fstack) - 1, -1, -1):
+            if fstack[i][0] == name:
+                del fstack[i:]
+                return
+        if name in _HTML_CLOSERS:  # closes an HTML element around the foreign content
+            while fstack and fstack[-1][1] == _FOREIGN:
+                fstack.pop()
+
+    def _foreign_start(self, m: re.Match[str], name: str, start: int, end: int) -> None:
+        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
+        self._svg_element(m, name, attrs, start, end)
+        if self._self_closing(m):
+            return
+        kind = _FOREIGN
+        math = self.fstack[-1][2] and name != "svg"
+        if not math and name in ("foreignobject", "desc", "title"):
+            kind = _HTML_POINT
+        elif math and name in ("mi", "mo", "mn", "ms", "mtext"):
+            kind = _TEXT_POINT
+        elif math and name == "annotation-xml":
+            enc = _lower((attrs.get("encoding") or "").strip())
+            if enc in ("text/html", "application/xhtml+xml"):
+                kind = _HTML_POINT
+        self.fstack.append((name, kind, math))
+
+    def _html_start(self, m: re.Match[str], name: str, start: int, end: int) -> int:
+        """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
+        if name in ("svg", "math"):
+            attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
+            self._generic(m, name, attrs, start, end, _Need())
+            if not self._self_closing(m):
+                self.fstack.append((name, _FOREIGN, name == "math"))
+            return end
+        if name == "plaintext":
+            return -1
+        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
+        if name in _RAW_TEXT:
+            close = self._raw_end(name, end)
+            content_end = close if close >= 0 else len(self.html)
+            if name == "script":
+                self._script(m, attrs, start, end, content_end)
+            elif name == "style":
+                self._style(m, attrs, start, end, content_end)
+            elif name == "iframe":
+                self._element(m, name, attrs, start, end)
+            else:
+                self._element(m, name, attrs, start, end)
+            if close < 0:
+                return -1
+            rest = _END_TAG_REST.match(self.html, close + 2 + len(name))
+            if rest is None:
+                return -1
+            return rest.end()
+        if name == "noscript":
+            self._element(m, name, attrs, start, end)
+            if self.noscript_end < 0 and not self.shadow:
+                found = _RAW_END["noscript"].search(self.html, end)
+                if found is not None:
+                    self.noscript_end = found.start()
+            return end
+        if name == "template":
+            self.template_depth += 1
+            self._element(m, name, attrs, start, end)
+            return end
+        if name == "base":
+            if not self.base_seen and not self.template_depth and not self.fstack:
+                href = attrs.get("href")
+                if href is not None:
+                    self.base_seen = True
+                    self._set_base(href)
+            self._element(m, name, attrs, start, end)
+            return end
+        if name == "head":
+            if self.head_end < 0 and not self.template_depth and not self.fstack:
+                self.head_end = end
+            self._element(m, name, attrs, start, end)
+            return end
+        if name == "html":
+            if not self.lang_seen and not self.template_depth and not self.fstack:
+                self.lang_seen = True
+                self.html_end = end
+                lang = attrs.get("lang")
+                self.lang = lang.strip() if lang is not None else None
+            self._element(m, name, attrs, start, end)
+            return end
+        self._element(m, name, attrs, start, end)
+        return end
+
+    def _raw_end(self, name: str, pos: int) -> int:
+        """Where the raw text of an element opened before `pos` ends (its end tag), or -1."""
+        html = self.html
+        if name != "script":
+            found = _RAW_END[name].search(html, pos)
+            return found.start() if found is not None else -1
+        # script data, with its escaped and double-escaped states ("<!--", "<script", "-->")
+        while True:
+            found = _SCRIPT_STATES.search(html, pos)
+            if found is None:
+                return -1
+            if found.group(0)[1] == "/":
+                return found.start()
+            pos = found.start() + 2  # from the "--" of "<!--": "<!-->" ends the escape at once
+            while True:
+                found = _SCRIPT_ESCAPED.search(html, pos)
+                if found is None:
+                    return -1
+                text = found.group(0)
+                if text == "-->":
+                    pos = found.end()
+                    break
+                if text[1] == "/":
+                    return found.start()
+                # double-escaped: "</script" only takes it back to escaped
+                inner = _SCRIPT_DOUBLE.search(html, found.end() - 1)
+                if inner is None:
+                    return -1
+                if inner.group(0) == "-->":
+                    pos = inner.end()
+                    break
+                pos = inner.end()
+            # back in script data
+
+    def _set_base(self, href: str) -> None:
+        target = _target(href, self.page_base.scheme)
+        if target is None:
+            return
+        url = _absolute(href, self.page_base.url)
+        scheme = url.split(":", 1)[0].lower() if ":" in url else self.page_base.scheme
+        host, _ = target
+        if not host:
+            self.base = _Base(url, scheme, self.page_base.host, self.page_base.first_party)
+            return
+        fp = self.prep.classify(self.site_host, host, "/") is None
+        self.base = _Base(url, scheme, host, fp)
+
+    # -- classification --------------------------------------------------------------------------
+
+    def _check(self, need: _Need, raw: str, kind: str, embed: bool = False) -> None:
+        """Add what loading `raw` would need (nothing for a first-party or granted URL). An embed's
+        number must not depend on "load once", so embeds are judged on the grants alone."""
+        base = self.base
+        target = _target(raw, base.scheme)
+        if target is None:
+            return
+        host, path = target
+        if not host:
+            if base.first_party:
+                return
+            host = base.host
+            path = urlsplit(_absolute(raw, base.url)).path or "/"
+        services = self.prep.classify(self.site_host, host, path)
+        if services is None:
+            return
+        if services:
+            granted = self.ctx.granted if embed else self.granted
+            if any(s.id in granted for s in services):
+                return
+        elif not self.prep.strict:
+            self.reported.append(
+                Blocked(kind, _absolute(raw, base.url), (), "undeclared third party (report mode)")
+            )
+            return
+        need.add(services, _absolute(raw, base.url), kind)
+
+    def _check_attr(self, need: _Need, attrs: _Attrs, name: str, kind: str) -> bool:
+        """Check one URL attribute; True when it has to be renamed."""
+        value = attrs.get(name)
+        if value is None:
+            return False
+        before = len(need.services), need.undeclared
+        embed = kind in _EMBED_TAGS
+        if name in ("srcset", "imagesrcset"):
+            for url in _srcset_urls(value):
+                self._check(need, url, kind, embed)
+        elif name == "style":
+            for url in css_urls(value):
+                self._check(need, url, kind, embed)
+        elif name == "attributionsrc":
+            for url in value.split():
+                self._check(need, url, kind, embed)
+        else:
+            self._check(need, value, kind, embed)
+        return (len(need.services), need.undeclared) != before
+
+    # -- elements --------------------------------------------------------------------------------
+
+    def _generic(
+        self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int, need: _Need
+    ) -> list[str]:
+        """The attributes that fetch on any element: style url(), background, attributionsrc."""
+        renamed: list[str] = []
+        first = attrs.first
+        for attr in _GENERIC_ATTRS:
+            if attr in first and self._check_attr(need, attrs, attr, name):
+                renamed.append(attr)
+        return renamed
+
+    def _element(self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
+        need = _Need()
+        first = attrs.first
+        renamed = self._generic(m, name, attrs, start, end, need)
+        urls: tuple[str, ...] = ()
+        if name in ("img", "image", "source"):
+            urls = ("src", "srcset")
+        elif name in ("iframe", "frame"):
+            urls = ("src",)
+            if "srcdoc" in first and self._srcdoc_needs(need, attrs.get("srcdoc") or ""):
+                renamed.append("srcdoc")
+        elif name in ("audio", "track", "embed", "input"):
+            urls = ("src",)
+        elif name == "video":
+            urls = ("src", "poster")
+        elif name == "object":
+            urls = ("data",)
+        elif name == "link":
+            rels = set(_lower(attrs.get("rel") or "").split())
+            if rels & _LINK_FETCH_RELS:
+                urls = ("href", "imagesrcset")
+        elif name == "meta":
+            equiv = attrs.get("http-equiv")
+            if equiv is not None and _lower(equiv.strip()) == "refresh":
+                url = _refresh_url(attrs.get("content") or "")
+                before = (len(need.services), need.undeclared)
+                if url:
+                    self._check(need, url, "meta-refresh")
+                if (len(need.services), need.undeclared) != before:
+                    renamed.append("http-equiv")
+        elif name in _WIDGET_TAGS and self.widgets:
+            self._widget(m, name, attrs, start, end, need, renamed)
+            return
+        for attr in urls:
+            if attr in first and self._check_attr(need, attrs, attr, name):
+                renamed.append(attr)
+        if not renamed:
+            if name in _EMBED_TAGS and "data-gk" in first:
+                self._count_inert_embed(name, attrs)
+            return
+        if (
+            start < self.media_live_until
+            and name in ("source", "track")
+            and all(s.id in self.ctx.granted or s.id in self.live for s in need.services)
+        ):
+            return
+        embed = self._embed_for(name, attrs, need) if name in _EMBED_TAGS else None
+        if embed is not None and embed.index in self.ctx.once:
+            if name in ("video", "audio"):
+                close = _RAW_END.get(name) or re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS)
+                found = close.search(self.html, end)
+                self.media_live_until = found.start() if found else len(self.html)
+            return
+        self._make_inert(m, name, attrs, start, need, renamed, embed)
+
+    def _srcdoc_needs(self, need: _Need, srcdoc: str) -> bool:
+        if self.depth >= _MAX_SRCDOC_DEPTH:
+            need.add((), "about:srcdoc", "iframe")
+            return True
+        inner = _Pass(
+            srcdoc,
+            self.ctx,
+            self.prep,
+            site_host=self.site_host,
+            base=self.base,
+            live=self.live,
+            analyze_only=True,
+            depth=self.depth + 1,
+        )
+        inner.run()
+        if not inner.needs.services and not inner.needs.undeclared:
+            return False
+        need.add(tuple(inner.needs.services), "about:srcdoc", "iframe")
+        if inner.needs.undeclared:
+            need.undeclared = True
+        return True
+
+    def _count_inert_embed(self, name: str, attrs: _Attrs) -> None:
+        """An embed made inert by an earlier pass keeps its number."""
+        need = _Need()
+        for attr in ("data-gk-src", "data-gk-data"):
+            value = attrs.get(attr)
+            if value is not None:
+                self._check(need, value, name)
+        if self._placeholder_service(name, need) is not None:
+            self.embed_count += 1
+
+    def _placeholder_service(self, name: str, need: _Need) -> Service | None:
+        for s in need.services:
+            if s.placeholder in _PLACEHOLDER_KINDS or (
+                s.placeholder is Placeholder.BUTTON and name in ("iframe", "frame")
+            ):
+                return s
+        return None
+
+    def _embed_for(self, name: str, attrs: _Attrs, need: _Need) -> Embed | None:
+        service = self._placeholder_service(name, need)
+        if service is None:
+            return None
+        index = self.embed_count
+        self.embed_count += 1
+        width, height = attrs.get("width"), attrs.get("height")
+        style = attrs.get("style")
+        if style is not None:
+            if width is None and (w := _SIZE_STYLE["width"].search(style)) is not None:
+                width = w.group(1).strip()
+            if height is None and (h := _SIZE_STYLE["height"].search(style)) is not None:
+                height = h.group(1).strip()
+        services = (service, *(s for s in need.services if s is not service))
+        return Embed(
+            index,
+            name,
+            need.url,
+            width.strip() if width is not None else None,
+            height.strip() if height is not None else None,
+            services,
+        )
+
+    def _widget(
+        self,
+        m: re.Match[str],
+        name: str,
+        attrs: _Attrs,
+        start: int,
+        end: int,
+        need: _Need,
+        renamed: list[str],
+    ) -> None:
+        """A blockquote/a/div a vendor's script turns into a post: a placeholder before it."""
+        classes = (attrs.get("class") or "").split()
+        widget = next((_WIDGETS[c] for c in classes if c in _WIDGETS), None)
+        if widget is None or "data-gk" in attrs.first:
+            if widget is not None and "data-gk" in attrs.first:
+                self.embed_count += 1  # rewritten by an earlier pass: keeps its number
+            if renamed:
+                self._make_inert(m, name, attrs, start, need, renamed, None)
+            return
+        url = next((v for a in _WIDGET_URL_ATTRS if (v := attrs.get(a))), None) or widget
+        post = _Need()
+        self._check(post, widget, name, True)
+        if url != widget:
+            self._check(post, url, name, True)
+        service = next((s for s in post.services if s.placeholder in _PLACEHOLDER_KINDS), None)
+        if service is None:
+            if renamed:
+                self._make_inert(m, name, attrs, start, need, renamed, None)
+            return
+        index = self.embed_count
+        self.embed_count += 1
+        if index in self.ctx.once:
+            return
+        embed = Embed(index, name, _absolute(url, self.base.url), attrs.get("width"),
+                      attrs.get("height"), (service,))  # fmt: skip
+        for s in post.services:
+            need.add((s,), embed.url, name)
+        self._make_inert(m, name, attrs, start, need, renamed, embed)
+
+    def _script(self, m: re.Match[str], attrs: _Attrs, start: int, end: int, content_end: int) -> None:
+        need = _Need()
+        renamed = self._generic(m, "script", attrs, start, end, need)
+        first = attrs.first
+        if "src" in first:
+            if self._check_attr(need, attrs, "src", "script"):
+                renamed.append("src")
+            if (
+                "src" in renamed
+                and "attributionsrc" in first
+                and "attributionsrc" not in renamed
+                and not (attrs.get("attributionsrc") or "").strip()
+            ):
+                renamed.append("attributionsrc")  # an empty one reports to the script's own URL
+        elif "data-gk-snippet" not in first and "data-gk" not in first:
+            kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
+            if kind in _JS_TYPES and self.prep.signature_re is not None:
+                self._signatures(need, self.html[end:content_end])
+        if not renamed and not need.services and not need.undeclared:
+            return
+        self._make_inert(m, "script", attrs, start, need, renamed, None, text_plain=True)
+
+    def _signatures(self, need: _Need, code: str) -> None:
+        assert self.prep.signature_re is not None
+        for found in self.prep.signature_re.finditer(code):
+            services = self.prep.signatures[found.group(0)]
+            if any(s.id in self.granted for s in services):
+                continue
+            need.add(services, found.group(0), "inline-script")
+
+    def _style(self, m: re.Match[str], attrs: _Attrs, start: int, end: int, content_end: int) -> None:
+        need = _Need()
+        renamed = self._generic(m, "style", attrs, start, end, need)
+        kind = attrs.get("type")
+        if kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css"):
+            for url in css_urls(self.html[end:content_end]):
+                self._check(need, url, "style")
+        if not renamed and not need.services and not need.undeclared:
+            return
+        self._make_inert(m, "style", attrs, start, need, renamed, None, text_plain=True)
+
+    def _svg_element(self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
+        """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
+        and the style sheet of an SVG <style>."""
+        need = _Need()
+        renamed = self._generic(m, name, attrs, start, end, need)
+        for attr, raw in attrs.first.items():
+            if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
+                continue
+            if attr in ("href", "xlink:href"):
+                if name in _SVG_FETCH and self._check_attr(need, attrs, attr, name):
+                    renamed.append(attr)
+            elif attr == "src" or (attr in ("to", "from", "by", "values") and name in ("set", "animate")):
+                value = decode_attribute(raw)
+                before = (len(need.services), need.undeclared)
+                for url in value.split(";") if attr == "values" else (value,):
+                    self._check(need, url, name)
+                if (len(need.services), need.undeclared) != before:
+                    renamed.append(attr)
+            elif "url(" in raw.lower() or "&" in raw:
+                before = (len(need.services), need.undeclared)
+                for url in css_urls(decode_attribute(raw)):
+                    self._check(need, url, name)
+                if (len(need.services), need.undeclared) != before:
+                    renamed.append(attr)
+        text_plain = False
+        kind = attrs.get("type")
+        if name == "style" and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
+            close = _RAW_END["style"].search(self.html, end)
+            css = self.html[end : close.start() if close is not None else len(self.html)]
+            css = _decode_text(css.replace("<![CDATA[", "").replace("]]>", ""))
+            for url in css_urls(css):
+                self._check(need, url, "style")
+            text_plain = True
+        if not renamed and not need.services and not need.undeclared:
+            return
+        self._make_inert(m, name, attrs, start, need, renamed, None, text_plain=text_plain)
+
+    # -- making an element inert ----------------------------------------------------------------
+
+    def _make_inert(
+        self,
+        m: re.Match[str],
+        name: str,
+        attrs: _Attrs,
+        start: int,
+        need: _Need,
+        renamed: list[str],
+        embed: Embed | None,
+        *,
+        text_plain: bool = False,
+    ) -> None:
+        ids = tuple(s.id for s in need.services)
+        needs = self.needs
+        for s in need.services:
+            needs.add((s,), need.url, need.kind)
+        if need.undeclared:
+            needs.undeclared = True
+        reason = (
+            "not granted: " + ", ".join(ids)
+            if ids and not need.undeclared
+            else "undeclared third party (strict mode)"
+            if not ids
+            else "not granted: " + ", ".join(ids) + "; and an undeclared third party"
+        )
+        self.blocked.append(Blocked(need.kind or name, need.url, ids, reason))
+        if self.analyze_only:
+            return
+        edits = self.edits
+        marker = need.marker()
+        if self.shadow:  # inside what another reading takes for an attribute value: no quotes
+            added = " data-gk=" + marker.replace(" ", "&#32;")
+            if text_plain:
+                added += " type=text/plain"
+        else:
+            added = ' data-gk="' + marker + '"'
+            if text_plain:
+                added += ' type="text/plain"'
+        if text_plain and "type" in attrs.first:
+            renamed.append("type")
+        if embed is not None:
+            added += " data-gk-hidden" if "hidden" in attrs.first else " hidden"
+        edits.append((m.end("name"), 1, added))
+        for attr in renamed:
+            for pos in attrs.positions(attr):
+                edits.append((pos, 1, "data-gk-"))
+        if embed is not None:
+            self.embeds.append(embed)
+            placeholder = self.ctx.placeholder
+            if placeholder is not None:
+                edits.append((start, 2, placeholder(embed, self.lang)))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _site(page_url: str) -> tuple[str, _Base]:
+    try:
+        parts = urlsplit(page_url)
+        host = parts.hostname or ""
+        scheme = (parts.scheme or "https").lower()
+    except ValueError:
+        host, scheme = "", "https"
+    return host, _Base(page_url, scheme, host, True)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What rewriting a page means: insertions (offset in the text, text), in order."""
+
+    inserts: tuple[tuple[int, str], ...]
+    blocked: tuple[Blocked, ...] = ()
+    reported: tuple[Blocked, ...] = ()
+    embeds: tuple[Embed, ...] = ()
+
+    def apply(self, html: str) -> str:
+        if not self.inserts:
+            return html
+        parts = []
+        prev = 0
+        for pos, text in self.inserts:
+            parts.append(html[prev:pos])
+            parts.append(text)
+            prev = pos
+        parts.append(html[prev:])
+        return "".join(parts)
+
+
+def rewrite(html: str, ctx: PageContext) -> Rewritten:
+    """Make every element that would contact a non-granted third party inert, put a placeholder
+    before each embed, and inject the snippets once. Never raises: on a bug, the input comes back
+    with `error` set."""
+    try:
+        p = plan(html, ctx)
+        return Rewritten(p.apply(html), p.blocked, p.reported, p.embeds)
+    except Exception as e:  # the CSP still protects; the caller logs the reason
+        return Rewritten(html, error=f"rewrite failed: {type(e).__name__}: {e}")
+
+
+def plan(html: str, ctx: PageContext) -> Plan:
+    """The insertions that rewrite `html` (body.py splices them into the original bytes)."""
+    prep = _prepared(ctx.registry)
+    site_host, page = _site(ctx.page_url)
+    live: frozenset[str] = frozenset()
+    if ctx.once:
+        # "load once": what those embeds need besides themselves (a post's widget script) loads too
+        probe = _Pass(
+            html, PageContext(ctx.registry, ctx.granted, ctx.page_url), prep,
+            site_host=site_host, base=page, live=live,
+        )  # fmt: skip
+        probe.run()
+        live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
+    main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
+    main.run()
+    edits = main.edits
+    blocked = main.blocked
+    if main.shadow_starts:
+        # A <noscript> whose first "</noscript" sits inside a tag or comment when its content is read
+        # as markup: with scripting on, the element ends there and what follows is markup. Read that
+        # stretch the second way too, until both readings meet again.
+        stop = frozenset(main.positions)
+        done = {(p, t) for p, _, t in edits}
+        for start in dict.fromkeys(main.shadow_starts):
+            other = _Pass(
+                html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
+                stop_at=stop - {start},
+            )  # fmt: skip
+            other.run(start)
+            for e in other.edits:
+                if (e[0], e[2]) not in done:
+                    done.add((e[0], e[2]))
+                    edits.append(e)
+            blocked.extend(other.blocked)
+    if ctx.snippets is not None and "data-gk-snippet" not in html:
+        head, body = ctx.snippets(main.lang)
+        at = main.head_end if main.head_end >= 0 else main.html_end
+        if at < 0:
+            doctype = _DOCTYPE.match(html)
+            at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
+        edits.append((at, 0, head))
+        edits.append((main.body_end if main.body_end >= 0 else len(html), 0, body))
+    edits.sort(key=lambda e: (e[0], e[1]))
+    return Plan(
+        tuple((pos, text) for pos, _, text in edits),
+        tuple(blocked),
+        tuple(main.reported),
+        tuple(main.embeds),
+    )

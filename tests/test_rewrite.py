@@ -1,0 +1,365 @@
+"""rewrite(): every element kind and trick, granted / not granted / undeclared (strict and report mode),
+byte identity outside the rewritten elements, idempotence, snippets once, placeholders and "load once"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gatekeeper.registry import Registry, load_registry
+from gatekeeper.rewrite import Embed, PageContext, css_urls, rewrite
+
+REGISTRY = load_registry()
+REPORT = Registry(REGISTRY.services, strict=False)
+PAGE_URL = "https://city.example.jp/news/1"
+YT = "https://www.youtube.com/embed/abc"
+STRANGER = "https://cdn.stranger.example/x.png"
+
+
+def placeholder(embed: Embed, lang: str | None) -> str:
+    return f'<div class="gk-ph" data-gk-ph="{embed.index}">{embed.services[0].id}</div>'
+
+
+def snippets(lang: str | None) -> tuple[str, str]:
+    return (f"<script data-gk-snippet>/*{lang}*/</script>", "<div data-gk-snippet>banner</div>")
+
+
+def ctx(granted: tuple[str, ...] = (), registry: Registry = REGISTRY, **kw: object) -> PageContext:
+    return PageContext(registry, frozenset(granted), PAGE_URL, placeholder=placeholder, **kw)  # type: ignore[arg-type]
+
+
+def strip_inserts(out: str) -> str:
+    """Undo what the rewriter may insert, to compare with the input (byte identity)."""
+    out = re.sub(r'<div class="gk-ph" data-gk-ph="\d+">[^<]*</div>', "", out)
+    out = re.sub(r' data-gk="[^"]*"| type="text/plain"| hidden(?= |>|/)| data-gk-hidden', "", out)
+    out = re.sub(r"(?<=[\s/\"'])data-gk-(?=[a-zA-Z])", "", out)
+    return out
+
+
+def check(html: str, c: PageContext) -> str:
+    out = rewrite(html, c)
+    assert out.error is None
+    assert rewrite(out.html, c).html == out.html, "not idempotent"
+    return out.html
+
+
+# -- one case per element kind and attribute ----------------------------------------------------
+
+ELEMENTS = [
+    # (markup with {u} for a URL, the attribute that must be renamed)
+    ('<script src="{u}"></script>', "src"),
+    ('<img src="{u}" alt="">', "src"),
+    ('<img srcset="/a.png 1x, {u} 2x">', "srcset"),
+    ('<picture><source srcset="{u}"><img src="/a.png"></picture>', "srcset"),
+    ('<video src="{u}"></video>', "src"),
+    ('<video poster="{u}"></video>', "poster"),
+    ('<audio src="{u}"></audio>', "src"),
+    ('<video><source src="{u}"></video>', "src"),
+    ('<video><track src="{u}"></video>', "src"),
+    ('<iframe src="{u}"></iframe>', "src"),
+    ('<frameset><frame src="{u}"></frameset>', "src"),
+    ('<object data="{u}"></object>', "data"),
+    ('<embed src="{u}">', "src"),
+    ('<input type="image" src="{u}">', "src"),
+    ('<link rel="stylesheet" href="{u}">', "href"),
+    ('<link rel="preconnect" href="{u}">', "href"),
+    ('<link rel="dns-prefetch" href="{u}">', "href"),
+    ('<link rel="preload" as="image" href="{u}">', "href"),
+    ('<link rel="prefetch" href="{u}">', "href"),
+    ('<link rel="modulepreload" href="{u}">', "href"),
+    ('<link rel="icon" href="{u}">', "href"),
+    ('<link rel="preload" as="image" imagesrcset="{u} 2x">', "imagesrcset"),
+    ('<div style="background:url({u})"></div>', "style"),
+    ("<div style=\"background-image:url('{u}')\"></div>", "style"),
+    ('<body background="{u}"><p>x</p></body>', "background"),
+    ('<table background="{u}"><tr><td>x</td></tr></table>', "background"),
+    ('<meta http-equiv="refresh" content="0; url={u}">', "http-equiv"),
+    ('<svg><image href="{u}"/></svg>', "href"),
+    ('<svg><image xlink:href="{u}"/></svg>', "xlink:href"),
+    ('<svg><use href="{u}#i"/></svg>', "href"),
+    ('<svg><filter><feImage href="{u}"/></filter></svg>', "href"),
+    ('<svg><script href="{u}"></script></svg>', "href"),
+    ('<noscript><img src="{u}"></noscript>', "src"),
+    ('<template><img src="{u}"></template>', "src"),
+    ('<img attributionsrc="{u}" src="/a.png">', "attributionsrc"),
+]
+
+
+@pytest.mark.parametrize(("markup", "attr"), ELEMENTS)
+@pytest.mark.parametrize("mode", ["granted", "not-granted", "undeclared-strict", "undeclared-report"])
+def test_element_matrix(markup: str, attr: str, mode: str) -> None:
+    url = STRANGER if mode.startswith("undeclared") else "https://i.ytimg.com/vi/x/hq.jpg"
+    if "iframe" in markup or "frame " in markup:
+        url = STRANGER if mode.startswith("undeclared") else YT
+    body = markup.format(u=url)
+    html = f"<!doctype html><html><head></head><body><p>before</p>{body}<p>after</p></body></html>"
+    c = ctx(
+        granted=("youtube",) if mode == "granted" else (),
+        registry=REPORT if mode == "undeclared-report" else REGISTRY,
+    )
+    result = rewrite(html, c)
+    out = check(html, c)
+    if mode in ("granted", "undeclared-report"):
+        assert out == html
+        assert not result.blocked
+        if mode == "undeclared-report":
+            assert result.reported
+        return
+    assert f"data-gk-{attr}=" in out, out
+    marker = "?" if mode == "undeclared-strict" else "youtube"
+    assert f'data-gk="{marker}"' in out
+    assert strip_inserts(out) == html
+    assert result.blocked and result.blocked[0].services == (() if marker == "?" else ("youtube",))
+
+
+def test_first_party_untouched() -> None:
+    html = (
+        '<img src="/a.png"><img src="https://city.example.jp/b.png"><img src="//static.example.jp/c.png">'
+        '<script src="app.js"></script><img src="data:image/png;base64,AA"><a href="https://x.com">x</a>'
+        '<link rel="canonical" href="https://elsewhere.example/">'
+    )
+    assert check(html, ctx()) == html
+
+
+# -- URL tricks -------------------------------------------------------------------------------
+
+TRICKS = [
+    "//www.youtube.com/embed/x",
+    "HTTPS://WWW.YOUTUBE.COM/embed/x",
+    "https://www.YouTube.com./embed/x",
+    "&#x68;ttps://www.youtube.com/embed/x",
+    "https&colon;//www.youtube.com/embed/x",
+    "https:&#47;&#47;www.youtube.com/embed/x",
+    " \t https://www.youtube.com/embed/x \n",
+    "ht\ttps://www.you\ntube.com/embed/x",
+    "https:\\\\www.youtube.com\\embed\\x",
+    "/\\www.youtube.com/embed/x",
+    "https://user:pw@www.youtube.com:443/embed/x",
+    "https://%77ww.youtube.com/embed/x",
+    "https://ｗｗｗ．ｙｏｕｔｕｂｅ．ｃｏｍ/embed/x",
+]
+
+
+@pytest.mark.parametrize("url", TRICKS)
+def test_url_tricks(url: str) -> None:
+    html = f'<iframe src="{url}"></iframe>'
+    out = check(html, ctx())
+    assert 'data-gk="youtube"' in out and "data-gk-src=" in out
+
+
+def test_punycode_and_idn() -> None:
+    reg = Registry(REGISTRY.services, first_party_hosts=())
+    html = '<img src="https://xn--r8jz45g.jp/a.png"><img src="https://例え.jp/b.png">'
+    out = check(html, ctx(registry=reg))
+    assert out.count('data-gk="?"') == 2
+
+
+def test_base_href() -> None:
+    html = '<head><base href="https://cdn.stranger.example/"></head><img src="a.png"><img src="/b.png">'
+    out = check(html, ctx())
+    assert out.count('data-gk="?"') == 2
+    html2 = '<head><base href="/static/"></head><img src="a.png">'
+    assert check(html2, ctx()) == html2
+    # the first base wins
+    html3 = '<base href="/x/"><base href="https://cdn.stranger.example/"><img src="a.png">'
+    assert check(html3, ctx()) == html3
+
+
+# -- what is not markup ----------------------------------------------------------------------
+
+NOT_MARKUP = [
+    "<script>var s = '<img src=\"{u}\">';</script>",
+    '<style>/* <img src="{u}"> */</style>',
+    '<textarea><img src="{u}"></textarea>',
+    '<title><img src="{u}"></title>',
+    '<xmp><img src="{u}"></xmp>',
+    '<iframe><img src="{u}"></iframe>',
+    '<noembed><img src="{u}"></noembed>',
+    '<noframes><img src="{u}"></noframes>',
+    '<!-- <img src="{u}"> -->',
+    '<!--> <img src="{u}" hidden> -->'.replace(" hidden", ""),
+    '<div title="<img src={u}>"></div>',
+    "<div title='<img src=\"{u}\">'></div>",
+    '<? <img src="{u}" ?>',
+    "<script><!--<script></script><img src='{u}'>--></script>",
+    '<plaintext><img src="{u}">',
+]
+
+
+@pytest.mark.parametrize("markup", NOT_MARKUP)
+def test_not_markup(markup: str) -> None:
+    html = markup.format(u=STRANGER)
+    out = check(html, ctx())
+    if markup.startswith("<!-->"):  # "<!-->" is a whole comment: the img is real
+        assert 'data-gk="?"' in out
+    else:
+        assert out == html
+
+
+def test_script_double_escape() -> None:
+    # "<!--<script>" inside a script: the first "</script>" only ends the inner, so the img is script text
+    html = f"<script><!--<script></script><img src='{STRANGER}'>--></script><p>x</p><img src='{STRANGER}'>"
+    out = check(html, ctx())
+    assert out.count("data-gk-src") == 1 and out.endswith("data-gk-src='" + STRANGER + "'>")
+
+
+def test_comment_forms() -> None:
+    for comment in ("<!---->", "<!--->", "<!-- a -- b --!>", "<!---- x --->"):
+        html = f"{comment}<img src='{STRANGER}'>"
+        assert "data-gk-src" in check(html, ctx()), comment
+
+
+def test_awkward_tags() -> None:
+    cases = [
+        f"<IMG SRC='{STRANGER}'>",
+        f"<img src={STRANGER}>",
+        f"<img/src={STRANGER}>",
+        f'<img alt=">" src="{STRANGER}">',
+        f'<img src="{STRANGER}" src="/first-wins-only-for-the-browser">',
+        f'<img\nsrc\n=\n"{STRANGER}"\n>',
+        f'<img alt="a"src="{STRANGER}">',
+    ]
+    for html in cases:
+        out = check(html, ctx())
+        assert 'data-gk="?"' in out and "data-gk-" in out, html
+        assert re.search(r"(?i)[\s/\"]src\s*=", out) is None, out  # every src renamed
+
+
+def test_duplicate_attribute_first_wins() -> None:
+    html = f'<img src="/mine.png" src="{STRANGER}">'
+    assert check(html, ctx()) == html  # the browser loads /mine.png
+
+
+def test_unterminated_tag_is_not_an_element() -> None:
+    html = f'<p>x</p><img src="{STRANGER}'
+    assert check(html, ctx()) == html
+
+
+def test_foreign_content() -> None:
+    # in SVG, <style> is not raw text: its content is markup, and CDATA is text
+    html = f"<svg><style><![CDATA[ .a{{background:url({STRANGER})}} ]]></style></svg>"
+    out = check(html, ctx())
+    assert '<style data-gk="?" type="text/plain">' in out
+    # an HTML element breaks out of SVG
+    html = f"<svg><g><img src='{STRANGER}'></g></svg>"
+    assert "data-gk-src" in check(html, ctx())
+    # CDATA in SVG hides markup; in HTML it is a bogus comment that ends at the first ">"
+    html = f"<svg><![CDATA[<img src='{STRANGER}'>]]></svg>"
+    assert check(html, ctx()) == html
+    html = f"<div><![CDATA[x]]><img src='{STRANGER}'></div>"
+    assert "data-gk-src" in check(html, ctx())
+    # foreignObject holds HTML again
+    html = f"<svg><foreignObject><iframe src='{YT}'></iframe></foreignObject></svg>"
+    assert "data-gk-src" in check(html, ctx())
+    # <script> in SVG is not raw text: an <img> in it is a real element (it breaks out)
+    html = f"<svg><script><img src='{STRANGER}'></script></svg>"
+    assert "data-gk-src" in check(html, ctx())
+
+
+def test_noscript_read_both_ways() -> None:
+    # With scripting off the img is in an attribute; with it on, </noscript> ends the element first.
+    html = f'<noscript><p title="</noscript><img src={STRANGER}>"></p></noscript><p>after</p>'
+    out = check(html, ctx())
+    assert "data-gk-src" in out
+
+
+# -- CSS ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("css", "urls"),
+    [
+        ("a{background:url(x.png)}", ["x.png"]),
+        ("a{background:URL( 'x.png' )}", ["x.png"]),
+        ('@import "//f.example/a.css";', ["//f.example/a.css"]),
+        ("@import url(//f.example/a.css) screen;", ["//f.example/a.css"]),
+        ("@import/**/'//f.example/a.css';", ["//f.example/a.css"]),
+        ("a{b:u\\72l(//f.example/x)}", ["//f.example/x"]),
+        ("a{b:\\75\\72\\6c(//f.example/x)}", ["//f.example/x"]),
+        ('a{b:image-set("//f.example/1.png" 1x, url(/2.png) 2x)}', ["//f.example/1.png", "/2.png"]),
+        ('a{content:"url(//no.example/)"}', []),
+        ("a{color:red}", []),
+        ('a{content:"/*"} b{background:url(//f.example/x)} /* */', ["//f.example/x"]),
+    ],
+)
+def test_css_urls(css: str, urls: list[str]) -> None:
+    assert css_urls(css) == urls
+
+
+def test_style_element_and_attribute() -> None:
+    html = "<style>@import url('https://fonts.googleapis.com/css2?family=X');</style>"
+    assert check(html, ctx()) == (
+        '<style data-gk="google-fonts" type="text/plain">'
+        "@import url('https://fonts.googleapis.com/css2?family=X');</style>"
+    )
+    html = '<style type="text/css">a{background:url(//cdn.stranger.example/x)}</style>'
+    out = check(html, ctx())
+    assert out.startswith('<style data-gk="?" type="text/plain" data-gk-type="text/css">')
+    html = '<p style="background:url(&quot;//cdn.stranger.example/x&quot;)">x</p>'
+    assert "data-gk-style" in check(html, ctx())
+
+
+# -- scripts --------------------------------------------------------------------------------------
+
+
+def test_inline_signature() -> None:
+    html = "<script>gtag('config', 'G-1');</script><script>var x = 1;</script>"
+    out = check(html, ctx())
+    assert out == (
+        "<script data-gk=\"google-analytics\" type=\"text/plain\">gtag('config', 'G-1');</script>"
+        "<script>var x = 1;</script>"
+    )
+    assert check(html, ctx(granted=("google-analytics",))) == html
+    # a data block is not run: not touched
+    html = '<script type="application/ld+json">{"x": "gtag(\'config\'"}</script>'
+    assert check(html, ctx()) == html
+
+
+def test_script_type_kept() -> None:
+    html = '<script type="module" src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+    out = check(html, ctx())
+    assert out == (
+        '<script data-gk="google-analytics" type="text/plain" data-gk-type="module"'
+        ' data-gk-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+    )
+
+
+# -- embeds, placeholders, "load once" -----------------------------------------------------------
+
+
+def test_placeholders_and_once() -> None:
+    html = (
+        f'<iframe src="{YT}1" width="560" height="315"></iframe>'
+        '<iframe src="https://www.google.com/maps/embed?pb=1" style="width:100%;height:300px"></iframe>'
+        f'<iframe src="{YT}2" hidden></iframe>'
+    )
+    result = rewrite(html, ctx())
+    out = result.html
+    assert [e.index for e in result.embeds] == [0, 1, 2]
+    assert [e.services[0].id for e in result.embeds] == ["youtube", "google-maps", "youtube"]
+    assert (result.embeds[0].width, result.embeds[0].height) == ("560", "315")
+    assert (result.embeds[1].width, result.embeds[1].height) == ("100%", "300px")
+    assert out.count('class="gk-ph"') == 3
+    assert '<div class="gk-ph" data-gk-ph="0">youtube</div><iframe data-gk="youtube" hidden ' in out
+    assert "data-gk-hidden" in out  # the third was hidden already
+    assert rewrite(out, ctx()).html == out
+    once = ctx(once=frozenset({1}))
+    out1 = check(html, once)
+    assert 'https://www.google.com/maps/embed?pb=1"' in out1 and 'data-gk-ph="1"' not in out1
+    assert 'data-gk-ph="0"' in out1 and 'data-gk-ph="2"' in out1
+
+
+def test_snippets_once() -> None:
+    html = '<!DOCTYPE html><html lang="ja"><head><title>t</title></head><body><p>x</p></body></html>'
+    c = ctx(snippets=snippets)
+    out = check(html, c)
+    assert out == (
+        '<!DOCTYPE html><html lang="ja"><head><script data-gk-snippet>/*ja*/</script><title>t</title>'
+        "</head><body><p>x</p><div data-gk-snippet>banner</div></body></html>"
+    )
+    bare = "<!doctype html><p>x</p>"
+    assert (
+        check(bare, c)
+        == "<!doctype html><script data-gk-snippet>/*None*/</script><p>x</p><div data-gk-snippet>banner</div>"
+    )
