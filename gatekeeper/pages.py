@@ -77,6 +77,7 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "recipient": "Recipient",
         "category": "Category",
         "sent": "Information sent",
+        "colon": ": ",
         "purpose": "Purpose",
         "policy": "Privacy policy",
         "their_cookies": "Cookies it sets",
@@ -84,8 +85,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "allowed": "Allowed",
         "not_allowed": "Not allowed",
         "not_allowed_gpc": "Not allowed (Global Privacy Control)",
-        "ph_intro": "This content is provided by {name} ({vendor}). If you load it, {vendor} "
-        "receives: {sent}",
+        "ph_intro": "This content is provided by {name} ({vendor}). Loading it sends information "
+        "about your visit to {vendor}.",
         "ph_details": "About the information sent",
         "once": "Load once",
         "always": "Always allow {name}",
@@ -130,6 +131,7 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "recipient": "送信先",
         "category": "分類",
         "sent": "送信される情報",
+        "colon": "：",
         "purpose": "利用目的",
         "policy": "プライバシーポリシー",
         "their_cookies": "送信先が設定するCookie",
@@ -137,8 +139,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "allowed": "許可しています",
         "not_allowed": "許可していません",
         "not_allowed_gpc": "許可していません（GPC）",
-        "ph_intro": "このコンテンツは{vendor}の{name}により提供されています。表示すると、{vendor}に"
-        "次の情報が送信されます：{sent}",
+        "ph_intro": "このコンテンツは{vendor}の{name}により提供されています。表示すると、閲覧に関する"
+        "情報が{vendor}に送信されます。",
         "ph_details": "外部送信について",
         "once": "今回のみ表示する",
         "always": "{name}を常に許可する",

@@ -1,0 +1,72 @@
+"""Two-click placeholders in Chromium: the embed's size, readable and operable, "always allow" without
+JavaScript, and the way to the notice."""
+
+from __future__ import annotations
+
+import pytest
+from test_banner import CONTRAST, active
+from test_loader import EMBEDS, PREFIX, Site, state_of
+
+
+def test_placeholders_take_the_embeds_size(serve, stub, page):
+    base = serve(Site(csp="enforce"), lifespan="off")
+    page.goto(base + "/")
+    for e in EMBEDS:
+        box = page.locator(f"#gk-ph-{e.index}").bounding_box()
+        assert (box["width"], box["height"]) == (e.width, e.height)
+        assert page.locator(f"#e{e.index}").is_hidden()
+    assert stub.hits == []
+
+
+def test_placeholder_says_who_gets_what(serve, stub, page):
+    base = serve(Site(csp="enforce"), lifespan="off")
+    page.goto(base + "/")
+    text = page.locator("#gk-ph-2").inner_text()
+    assert "Vimeo" in text and "Vimeo.com, Inc." in text and "IP address" in text
+    assert page.locator("#gk-ph-2 button[value=allow]").inner_text() == "Always allow Vimeo"
+    seen = page.locator("#gk-ph-2").evaluate(CONTRAST)
+    assert seen and min(r for _, r in seen) >= 4.5
+    with page.expect_navigation():
+        page.locator("#gk-ph-2 a").click()
+    assert page.url.endswith(PREFIX + "disclosure?lang=en#gk-s-vimeo")
+    assert page.locator("#gk-s-vimeo h3").inner_text() == "Vimeo"
+
+
+def test_placeholder_buttons_by_keyboard(serve, stub, page):
+    base = serve(Site(csp="off"), lifespan="off")
+    page.goto(base + "/")
+    page.locator("#gk-ph-0 a").focus()
+    page.keyboard.press("Tab")
+    assert active(page)["value"] == "once" and active(page)["outline"] == "solid"
+    page.keyboard.press("Tab")
+    assert active(page)["value"] == "allow"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    stub.wait_for("www.youtube.com", "/embed/one")
+    assert page.locator("#e0").is_visible() and page.locator("#gk-ph-1").is_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_always_allow_returns_to_the_same_place(serve, stub, browser_context, javascript):
+    base = serve(Site(csp="enforce"), lifespan="off")
+    context = browser_context(javascript=javascript)
+    page = context.new_page()
+    page.goto(base + "/")
+    with page.expect_navigation():
+        page.locator("#gk-ph-2 button[value=allow]").click()
+    # with JS the loader reloads (new hosts, enforced CSP); without, the form comes back to #gk-ph-2
+    assert page.url == base + ("/" if javascript else "/#gk-ph-2")
+    stub.wait_for("player.vimeo.com", "/video/3")
+    assert page.locator("#e2").is_visible() and page.locator("#gk-ph-0").is_visible()
+    assert state_of(context, base)["services"] == {
+        "youtube": False, "vimeo": True, "google-analytics": False, "meta-pixel": False}  # fmt: skip
+
+
+def test_a_small_embed_keeps_its_size_and_its_buttons(serve, stub, page):
+    base = serve(Site(csp="off"), lifespan="off")
+    page.goto(base + "/")
+    page.locator("#gk-ph-0").evaluate("e => { e.style.width = '220px'; e.style.height = '140px'; }")
+    box = page.locator("#gk-ph-0").bounding_box()
+    assert (box["width"], box["height"]) == (220, 140)  # it scrolls inside, it does not grow
+    page.locator("#gk-ph-0 button[value=once]").click()  # scrolled into view and still works
+    stub.wait_for("www.youtube.com", "/embed/one")
