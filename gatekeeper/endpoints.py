@@ -61,7 +61,7 @@ def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Ch
         as_json = True
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # 16 KiB of "[" is deeper than json.loads goes
             raise BadRequest("the body is not JSON") from None
         if not isinstance(data, dict):
             raise BadRequest("the JSON body must be an object")
@@ -344,7 +344,7 @@ class Endpoints:
             return Response(status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Response(status_code=400)
         reports = data if isinstance(data, list) else [data]
         for report in reports:
