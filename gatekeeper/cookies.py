@@ -114,7 +114,7 @@ _PHONE = re.compile(
     r"|\d{3}[.\-]\d{3}[.\-]\d{4}"  # 555-123-4567
     r")(?![\w])"
 )
-_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{12,}={0,2}")
+_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,}={0,2}")
 
 
 def _decodings(value: str) -> Iterable[str]:
