@@ -11,6 +11,7 @@ Errors:
 from .consent import ConsentCodec, ConsentState
 from .cookies import gate_cookies, looks_personal
 from .csp import build_csp
+from .middleware import Gatekeeper, consent_of
 from .registry import (
     Category,
     ConfigError,
@@ -26,9 +27,11 @@ __all__ = [
     "ConsentCodec",
     "ConsentState",
     "CookieDeclaration",
+    "Gatekeeper",
     "Registry",
     "Service",
     "build_csp",
+    "consent_of",
     "gate_cookies",
     "load_registry",
     "looks_personal",

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -38,7 +39,8 @@ log = logging.getLogger("gatekeeper")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 CSP_TYPES = (*HTML_TYPES, "image/svg+xml")  # documents that can load subresources
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
-THREAD_BYTES = 256 * 1024  # bodies larger than this are rewritten off the event loop
+THREAD_BYTES = 256 * 1024
+_OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')  # bodies larger than this are rewritten off the event loop
 
 
 def consent_of(conn: HTTPConnection) -> ConsentState:
@@ -141,7 +143,6 @@ class _Page:
         self.chunks: list[bytes] = []
         self.size = 0
         self.passthrough = False
-        self.etag_suffix = ""
 
     def receive_filter(self, receive: Receive) -> Receive:
         self._strip_validators()
@@ -155,22 +156,23 @@ class _Page:
 
     def _strip_validators(self) -> None:
         """A page we rewrite depends on the consent: its ETag carries a digest of what it depends on,
-        so a 304 is only ever given for the same consent. Tags for another consent are dropped."""
+        so a 304 is only ever given for the same consent. Tags for another consent are dropped, ours
+        go back to the app as it wrote them."""
         headers = self.scope["headers"]
         if not any(k == b"if-none-match" for k, _ in headers):
             return
-        self.etag_suffix = f"-gk{self._digest()}"
-        suffix = self.etag_suffix.encode() + b'"'
+        digest = self._digest().encode()
         out = []
         for k, v in headers:
             if k == b"if-none-match":
                 tags = []
                 for tag in v.split(b","):
-                    tag = tag.strip()
-                    if tag.endswith(suffix):
-                        tags.append(tag[: -len(suffix)] + b'"')
-                    elif b"-gk" not in tag:
-                        tags.append(tag)
+                    ours = _OUR_ETAG.fullmatch(tag.strip())
+                    if ours is None:
+                        tags.append(tag.strip())
+                    elif ours["digest"] == digest:
+                        weak = b"W/" if ours["strength"] == b"w" else b""
+                        tags.append(weak + b'"' + ours["tag"] + b'"')
                 if not tags:
                     continue
                 v = b", ".join(tags)
@@ -259,12 +261,12 @@ class _Page:
             return False
         if self.once:
             headers.append("set-cookie", gk.endpoints.spent_once(self.scope))
-        etag = headers.get("etag")
-        if etag:
-            if not self.etag_suffix:
-                self.etag_suffix = f"-gk{self._digest()}"
-            tag = etag[2:] if etag.startswith("W/") else etag
-            headers["etag"] = f'W/{tag[:-1]}{self.etag_suffix}"' if tag.endswith('"') else etag
+        etag = headers.get("etag", "")
+        tag = etag[2:] if etag.startswith("W/") else etag
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+            # weak, since the bytes are ours now; the marker remembers the app's own strength
+            strength = "w" if etag.startswith("W/") else "s"
+            headers["etag"] = f'W/"{tag[1:-1]}-gk{strength}{self._digest()}"'
         if "last-modified" in headers:
             del headers["last-modified"]  # a date says nothing about the consent: the ETag does
         return True
