@@ -185,6 +185,22 @@
     }
   });
 
+  // The banner is fixed (it never moves the page), so it would hide the end of a page: a spacer of
+  // its height goes after everything else, where it moves nothing either.
+  var b = box(), spacer = d.createElement("div");
+  function fit() {
+    var r = (b.open ? b.querySelector("[data-gk-banner]") : b.querySelector("summary")).getBoundingClientRect();
+    spacer.style.height = r.height ? innerHeight - r.top + "px" : "0";
+  }
+  if (b) {
+    b.parentNode.appendChild(spacer);
+    fit();
+    var ro = new ResizeObserver(fit);
+    ro.observe(b.querySelector("[data-gk-banner]"));
+    ro.observe(b.querySelector("summary"));
+    addEventListener("resize", fit);
+  }
+
   // First visit: the banner comes first for keyboard and screen-reader users too.
   var dlg = d.querySelector("[data-gk-decided='0'] [data-gk-banner]");
   if (dlg && (d.activeElement == d.body || !d.activeElement)) dlg.focus({ preventScroll: true });
