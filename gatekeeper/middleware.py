@@ -39,8 +39,8 @@ log = logging.getLogger("gatekeeper")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 CSP_TYPES = (*HTML_TYPES, "image/svg+xml")  # documents that can load subresources
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
-THREAD_BYTES = 256 * 1024
-_OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')  # bodies larger than this are rewritten off the event loop
+THREAD_BYTES = 256 * 1024  # bodies larger than this are rewritten off the event loop
+_OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')
 
 
 def consent_of(conn: HTTPConnection) -> ConsentState:
@@ -189,7 +189,7 @@ class _Page:
         return None
 
     def _next_path(self) -> str:
-        path = self.scope.get("raw_path") or self.scope["path"].encode()
+        path: bytes = self.scope.get("raw_path") or self.scope["path"].encode()
         query = self.scope.get("query_string", b"")
         return (path + (b"?" + query if query else b"")).decode("latin-1")
 
@@ -335,10 +335,10 @@ class _Page:
 
         def snippets(html_lang: str | None) -> tuple[str, str]:
             lang = pages.language(accept, html_lang)
-            return pages.snippets(state, lang, next_path, granted)  # type: ignore[no-any-return]
+            return pages.snippets(state, lang, next_path, granted)
 
         def placeholder(embed: Any, html_lang: str | None) -> str:
-            return pages.placeholder(embed, pages.language(accept, html_lang), next_path)  # type: ignore[no-any-return]
+            return pages.placeholder(embed, pages.language(accept, html_lang), next_path)
 
         page_url = self._page_url()
         origin = page_url[: len(page_url) - len(next_path)]
@@ -366,4 +366,4 @@ class _Page:
                 self.scope["path"],
                 result.reason,
             )
-        return result.body  # type: ignore[no-any-return]
+        return result.body

@@ -8,7 +8,7 @@ import json
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from gatekeeper import Gatekeeper, consent_of
@@ -49,8 +49,8 @@ def site(body: str) -> Starlette:
         response.set_cookie("undeclared", "1")
         return response
 
-    async def me(request: Request) -> HTMLResponse:
-        return HTMLResponse(json.dumps(sorted(consent_of(request).granted)))
+    async def me(request: Request) -> JSONResponse:
+        return JSONResponse(sorted(consent_of(request).granted))
 
     return Starlette(routes=[Route("/", page), Route("/me", me)])
 
