@@ -4,6 +4,7 @@ body as chunks, nothing normalised by a client library."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,13 @@ class Answer:
     def cookies(self) -> dict[str, str]:
         """name -> the whole Set-Cookie value, for each cookie set."""
         return {v.split("=", 1)[0]: v for v in self.all("set-cookie")}
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine to completion in a thread of its own: Playwright's sync API keeps an event
+    loop running in the main thread, where asyncio.run() is refused."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def call(

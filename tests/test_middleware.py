@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from asgi import acall, call
+from asgi import acall, call, run
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -118,7 +118,7 @@ def test_other_scopes_pass_through_untouched(kind):
 
     gk = wrap(app)
     scope = {"type": kind, "headers": [], "path": "/"}
-    asyncio.run(gk(scope, None, None))
+    run(gk(scope, None, None))
     assert seen == [scope] and "gatekeeper" not in scope
 
 
@@ -290,7 +290,7 @@ def test_concurrent_requests_with_different_consent_never_mix():
             tasks.append(acall(gk, headers=headers))
         return await asyncio.gather(*tasks)
 
-    for i, answer in enumerate(asyncio.run(both())):
+    for i, answer in enumerate(run(both())):
         live = b'iframe src="https://www.youtube.com' in answer.body
         assert live is bool(i % 2), i
         assert ("youtube.com" in answer.header("content-security-policy")) is bool(i % 2)
