@@ -57,7 +57,7 @@ def call(
     host: str = "site.example",
     stall: bool = False,
 ) -> Answer:
-    return asyncio.run(
+    return run(
         acall(
             app,
             method,
