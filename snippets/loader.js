@@ -21,6 +21,11 @@
   function all(sel, root) { return [].slice.call((root || d).querySelectorAll(sel)); }
   function has(list, x) { return list.indexOf(x) >= 0; }
   function box() { return d.querySelector("[data-gk-box]"); }
+  function close(b) {
+    var s = b.querySelector("summary");
+    b.open = false;
+    if (s) s.focus();
+  }
 
   // -- activation: the inert-markup contract of docs/ARCHITECTURE.md, in reverse ----------------
   function ready(el, ok) {
@@ -101,10 +106,7 @@
       if (i.type == "checkbox") i.checked = !!s.services[i.value];
     });
     all("[data-gk-decided]").forEach(function (r) { r.setAttribute("data-gk-decided", "1"); });
-    if (b && b.open) {
-      b.open = false;
-      b.querySelector("summary").focus();
-    }
+    if (b && b.open) close(b);
     d.dispatchEvent(new CustomEvent("gatekeeper:consent", { detail: s }));
     // the page's CSP was built for what was granted when it was served, and a page cannot widen
     // its own CSP; withdrawing has to take live elements away: both need a fresh page
@@ -124,7 +126,7 @@
 
   d.addEventListener("submit", function (e) {
     var f = e.target, b = e.submitter, choice = b && b.name == "choice" ? b.value : "";
-    if (f.getAttribute("action") != P + "consent" || f.hasAttribute("data-gk-native") || !choice) return;
+    if (f.getAttribute("action") != P + "consent" || !choice) return;
     if (choice == "once") {
       var ph = f.closest("[data-gk-ph]"), el = ph && ph.nextElementSibling;
       // under an enforced CSP (or for an embed that needs more than itself) the server serves it
@@ -157,9 +159,12 @@
         apply(s);
       }, function () {
         // the endpoint did not answer as expected: the plain form still does the job
-        busy = 0;
-        f.setAttribute("data-gk-native", "");
-        f.requestSubmit(b);
+        var i = d.createElement("input");
+        i.type = "hidden";
+        i.name = "choice";
+        i.value = choice;
+        f.appendChild(i);
+        f.submit();
       });
   });
 
@@ -179,26 +184,23 @@
 
   d.addEventListener("keydown", function (e) {
     var b = box();
-    if (e.key == "Escape" && b && b.open && b.closest("[data-gk-decided='1']")) {
-      b.open = false;
-      b.querySelector("summary").focus();
-    }
+    if (e.key == "Escape" && b && b.open && b.closest("[data-gk-decided='1']")) close(b);
   });
 
   // The banner is fixed (it never moves the page), so it would hide the end of a page: a spacer of
   // its height goes after everything else, where it moves nothing either.
-  var b = box(), spacer = d.createElement("div");
+  var bx = box(), spacer = d.createElement("div");
+  function part() { return bx.querySelector(bx.open ? "[data-gk-banner]" : "summary"); }
   function fit() {
-    var r = (b.open ? b.querySelector("[data-gk-banner]") : b.querySelector("summary")).getBoundingClientRect();
-    spacer.style.height = r.height ? innerHeight - r.top + "px" : "0";
+    var r = part() && part().getBoundingClientRect();
+    spacer.style.height = r && r.height ? innerHeight - r.top + "px" : "0";
   }
-  if (b) {
-    b.parentNode.appendChild(spacer);
-    fit();
+  if (bx && window.ResizeObserver) {
+    bx.parentNode.appendChild(spacer);
     var ro = new ResizeObserver(fit);
-    ro.observe(b.querySelector("[data-gk-banner]"));
-    ro.observe(b.querySelector("summary"));
+    all("[data-gk-banner], summary", bx).forEach(function (el) { ro.observe(el); });
     addEventListener("resize", fit);
+    fit();
   }
 
   // First visit: the banner comes first for keyboard and screen-reader users too.

@@ -210,6 +210,21 @@ def test_no_layout_shift_from_the_banner_or_the_placeholders(serve, stub, page):
     print(f"\nCLS 0 (load, banner, activation, reopening); shifts right after input: {shifts}")
 
 
+def test_the_fixed_banner_hides_nothing_at_the_end_of_the_page(serve, stub, page):
+    base = serve(Site(csp="off"), lifespan="off")
+    page.goto(base + "/")
+    ready(page)
+    bottom = "window.scrollTo(0, document.documentElement.scrollHeight)"
+    page.evaluate(bottom)
+    end, panel = page.locator("#end").bounding_box(), page.locator("[data-gk-banner]").bounding_box()
+    assert end["y"] + end["height"] <= panel["y"]
+    page.locator(ACCEPT).click()
+    page.wait_for_selector(".gk-reopen", state="visible")
+    page.evaluate(bottom)
+    end, control = page.locator("#end").bounding_box(), page.locator(".gk-reopen").bounding_box()
+    assert end["y"] + end["height"] <= control["y"]
+
+
 # -- every path with and without JavaScript ------------------------------------------------------
 
 
