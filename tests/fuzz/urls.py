@@ -52,11 +52,20 @@ def host_of(url: str | None) -> str | None:
         if parsed.protocol.rstrip(":") not in NETWORK:
             return None
         host = parsed.hostname
-        return host.strip("[]").lower() or None
+        return _dns_name(host.strip("[]").lower())
     parts = urlsplit(url)
     if parts.scheme not in NETWORK:
         return None
-    return parts.hostname or None
+    return _dns_name(parts.hostname or "")
+
+
+_NAME = re.compile(r"[a-z0-9_\-.:]+")
+
+
+def _dns_name(host: str) -> str | None:
+    """The host, when a resolver could look it up at all (`http:"` has the host `"`: valid URL syntax,
+    but no lookup can succeed, so nothing leaves the machine)."""
+    return host if host and _NAME.fullmatch(host) else None
 
 
 # -- the fallback ---------------------------------------------------------------------------------

@@ -1,0 +1,370 @@
+"""HTML documents that embed third-party references in every position the rewriter must handle (issue 3),
+written every awkward way HTML allows, then mutated. Deterministic: `document(seed)` is always the same
+page, so a miss is reproduced by its seed.
+
+A document is built from fragments: one per fetching position (script src, iframe src/srcdoc, img
+src/srcset, picture source, video/audio/poster/track, link rel=..., object/embed, style url()/@import,
+style attributes, background, input type=image, meta refresh, SVG image/use/feImage/script, <base>,
+<noscript>, <template>), the vendors' real embed codes (gatekeeper/demo/embeds/), and noise (comments,
+raw-text elements holding markup, foreign content, broken tags). URLs are written with the tricks
+browsers forgive (case, protocol-relative, entities, backslashes, tabs, percent-encoded or fullwidth
+hosts, trailing dots) and attribute values with every quoting. Mutations then truncate, duplicate,
+upper-case and splice.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["SITE_URL", "THIRD_PARTY", "Document", "document", "documents", "fragment", "mutate"]
+
+SITE_URL = "https://site.example/articles/page.html"
+
+# (URL, what it is) -- declared services of the catalog, undeclared third parties, first party.
+THIRD_PARTY = [
+    "https://www.youtube.com/embed/M7lc1UVf-VE",
+    "https://www.youtube-nocookie.com/embed/abc",
+    "https://player.vimeo.com/video/76979871",
+    "https://platform.twitter.com/widgets.js",
+    "https://connect.facebook.net/en_US/sdk.js",
+    "https://www.facebook.com/tr?id=1&ev=PageView&noscript=1",
+    "https://www.facebook.com/plugins/like.php?href=x",
+    "https://www.googletagmanager.com/gtag/js?id=G-1",
+    "https://www.googletagmanager.com/ns.html?id=GTM-1",
+    "https://www.google-analytics.com/analytics.js",
+    "https://fonts.googleapis.com/css2?family=Noto+Sans+JP",
+    "https://fonts.gstatic.com/s/notosansjp/v1/a.woff2",
+    "https://www.google.com/maps/embed?pb=1",
+    "https://maps.googleapis.com/maps/api/js?key=1",
+    "https://www.instagram.com/embed.js",
+    "https://b.hatena.ne.jp/js/widget.js",
+    "https://i.ytimg.com/vi/abc/hqdefault.jpg",
+    "https://tracker.example/pixel.gif",
+    "https://cdn.evil.example/x.js",
+    "https://evil.example/a.css",
+]
+FIRST_PARTY = [
+    "/static/site.css",
+    "img/logo.png",
+    "https://site.example/a.js",
+    "https://cdn.site.example/b.png",
+    "data:image/gif;base64,R0lGODlhAQABAAAAACw=",
+    "#top",
+    "about:blank",
+]
+BASES = ["https://www.youtube.com/", "//evil.example/dir/", "https://cdn.evil.example", "/local/"]
+RELATIVE = ["embed/xyz", "x.js", "../a.png", "?q=1", "pixel.gif"]
+
+
+@dataclass(frozen=True)
+class Document:
+    seed: int
+    html: str
+
+
+def _embeds() -> list[str]:
+    folder = resources.files("gatekeeper.demo").joinpath("embeds")
+    return [
+        f.read_text("utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".html")
+    ]
+
+
+EMBEDS = _embeds()
+
+
+# -- URLs and attributes, written every way a browser still reads ----------------------------------
+
+
+def _entity(c: str, rng: random.Random) -> str:
+    named = {"/": "&sol;", ":": "&colon;", ".": "&period;", "&": "&amp;", "?": "&quest;"}
+    return rng.choice([f"&#{ord(c)};", f"&#x{ord(c):x};", f"&#X{ord(c):X}", named.get(c, f"&#{ord(c)};")])
+
+
+def url_variant(url: str, rng: random.Random) -> str:
+    """The same URL, as a browser would still resolve it."""
+    trick = rng.randrange(14)
+    if trick == 0 and url.startswith("https:"):
+        return url[len("https:") :]  # protocol-relative
+    if trick == 1:
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.upper()}://{host.upper()}{slash}{path}"
+    if trick == 2:
+        return "".join(_entity(c, rng) if c in "/:." and rng.random() < 0.5 else c for c in url)
+    if trick == 3:
+        return url.replace("/", "\\", 3) if rng.random() < 0.5 else url.replace("//", "/\\", 1)
+    if trick == 4:
+        return rng.choice([" ", "\n", "\t", "\x0c"]) + url + rng.choice(["", " ", "\n"])
+    if trick == 5:
+        i = rng.randrange(len(url))
+        return url[:i] + rng.choice(["\t", "\n", "\r", "&#9;", "&#10;"]) + url[i:]
+    if trick == 6 and "://" in url:
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme}://{host}.{slash}{path}"  # trailing dot
+    if trick == 7 and "://" in url:
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        i = rng.randrange(len(host))
+        return f"{scheme}://{host[:i]}%{ord(host[i]):02x}{host[i + 1 :]}{slash}{path}"  # percent-encoded host
+    if trick == 8 and "://" in url:
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        wide = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() and rng.random() < 0.4 else c for c in host)
+        return f"{scheme}://{wide.replace('.', rng.choice(['.', '。', '．']))}{slash}{path}"  # fullwidth
+    if trick == 9 and "://" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://site.example@{rest}"  # user-info
+    if trick == 10 and "://" in url:
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme}://{host}:443{slash}{path}"
+    if trick == 11 and url.startswith("https://"):
+        return "https:" + rng.choice(["/", "///", "\\\\", "/\\"]) + url[len("https://") :]
+    if trick == 12 and url.startswith("https://"):
+        return "http://" + url[len("https://") :]
+    return url
+
+
+def attr(name: str, value: str, rng: random.Random) -> str:
+    """` name="value"` with some quoting (values that cannot go unquoted are quoted)."""
+    if rng.random() < 0.15:
+        name = name.upper() if rng.random() < 0.5 else name.capitalize()
+    sep = rng.choice([" ", " ", " ", "\n", "\t", "  ", "/"])
+    eq = rng.choice(["=", "=", " = ", "=\n"])
+    style = rng.randrange(4)
+    if style == 0 and value and not any(c in value for c in " \t\n\f\r\"'=<>`"):
+        return f"{sep}{name}{eq}{value}"
+    if style == 1 and "'" not in value:
+        return f"{sep}{name}{eq}'{value}'"
+    return f'{sep}{name}{eq}"{value.replace(chr(34), "&quot;")}"'
+
+
+def noise_attrs(rng: random.Random) -> str:
+    out = []
+    for _ in range(rng.randrange(3)):
+        out.append(
+            rng.choice([
+                ' alt="a > b"', " title='it&apos;s \"x\"'", ' data-x="<img src=https://evil.example/q.png>"',
+                " class=embed", ' width="560"', " height=315", " loading=lazy", ' alt="src=https://evil.example/"',
+                " crossorigin", ' data-src="https://evil.example/lazy.png"', " hidden", ' id="x"',
+            ])
+        )  # fmt: skip
+    return "".join(out)
+
+
+# -- fragments, one per fetching position ----------------------------------------------------------
+
+
+def pick_url(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.75:
+        return url_variant(rng.choice(THIRD_PARTY), rng)
+    if r < 0.85:
+        return rng.choice(RELATIVE)
+    return rng.choice(FIRST_PARTY)
+
+
+def _tag(name: str, rng: random.Random) -> str:
+    r = rng.random()
+    return name.upper() if r < 0.15 else name.capitalize() if r < 0.2 else name
+
+
+def fragment(rng: random.Random) -> str:
+    """One element (or a small group) that fetches from a URL, in one of the positions of issue 3."""
+    u = pick_url(rng)
+    a = lambda n, v: attr(n, v, rng)  # noqa: E731
+    t = lambda n: _tag(n, rng)  # noqa: E731
+    na = noise_attrs(rng)
+    kind = rng.randrange(34)
+    if kind == 0:
+        typ = rng.choice(["", a("type", "text/javascript"), a("type", "module"), a("type", "TEXT/JAVASCRIPT"),
+                          a("type", " application/javascript "), a("language", "javascript"), a("async", "")])  # fmt: skip
+        return f"<{t('script')}{typ}{a('src', u)}{na}></{t('script')}>"
+    if kind == 1:
+        return f"<{t('iframe')}{a('src', u)}{na}></iframe>"
+    if kind == 2:
+        inner = fragment(rng)
+        return f"<{t('iframe')}{a('srcdoc', inner)}{na}></iframe>"
+    if kind == 3:
+        return f"<{t('img')}{na}{a('src', u)}>"
+    if kind == 4:
+        return f"<img{a('srcset', f'{u} 1x, {pick_url(rng)} 2x')}{a('src', rng.choice(FIRST_PARTY))}>"
+    if kind == 5:
+        return f"<{t('picture')}><source{a('srcset', u + ' 600w')}{a('media', '(min-width: 600px)')}><img src=/a.png></picture>"
+    if kind == 6:
+        return f"<{t('video')}{a('src', u)}{a('poster', pick_url(rng))} controls></video>"
+    if kind == 7:
+        return f"<video controls>{'<source' + a('src', u) + a('type', 'video/mp4') + '>'}<track{a('src', pick_url(rng))} kind=captions></video>"
+    if kind == 8:
+        return f"<{t('audio')}{a('src', u)}></audio>"
+    if kind == 9:
+        rel = rng.choice(["stylesheet", "preconnect", "dns-prefetch", "preload", "prefetch", "modulepreload",
+                          "icon", "shortcut icon", "STYLESHEET", " stylesheet\t", "preload prefetch"])  # fmt: skip
+        extra = a("as", rng.choice(["script", "style", "image", "font"])) if "preload" in rel else ""
+        if "preload" in rel and rng.random() < 0.3:
+            extra += a("imagesrcset", f"{pick_url(rng)} 2x")
+        return f"<{t('link')}{a('rel', rel)}{a('href', u)}{extra}{na}>"
+    if kind == 10:
+        return f"<{t('object')}{a('data', u)}{a('type', 'text/html')}></object>"
+    if kind == 11:
+        return f"<{t('embed')}{a('src', u)}{a('type', 'application/x-shockwave-flash')}>"
+    if kind == 12:
+        css = rng.choice([f"@import url({u});", f'@import "{u}";', f"body{{background:url('{u}')}}",
+                          f"@font-face{{font-family:x;src:url(\"{u}\")}}", f"a{{background:URL( {u} )}}",
+                          f"p{{background-image:image-set(\"{u}\" 1x)}}", f"@IMPORT '{u}' screen;",
+                          f"/* x */ i{{background:u\\72l({u})}}"])  # fmt: skip
+        return f"<{t('style')}{a('media', 'all') if rng.random() < 0.2 else ''}>{css}</style>"
+    if kind == 13:
+        style = rng.choice([f"background:url({u})", f"background-image: url('{u}')",
+                            f"list-style:URL(\"{u}\")", f"--x: 1; cursor: url({u}), auto"])  # fmt: skip
+        return f"<{t(rng.choice(['div', 'span', 'p', 'td', 'li']))}{a('style', style)}>text</div>"
+    if kind == 14:
+        return (
+            f"<{t('body') if rng.random() < 0.3 else 'table'}{a('background', u)}><tr><td>x</td></tr></table>"
+        )
+    if kind == 15:
+        return f"<input{a('type', rng.choice(['image', 'IMAGE']))}{a('src', u)}{a('alt', 'go')}>"
+    if kind == 16:
+        content = rng.choice([f"0; url={u}", f"0;URL='{u}'", f"5, {u}", f'1; url = "{u}"', f"0.5;url={u}"])
+        return (
+            f"<meta{a('http-equiv', rng.choice(['refresh', 'Refresh', 'REFRESH']))}{a('content', content)}>"
+        )
+    if kind == 17:
+        href = a(rng.choice(["href", "xlink:href"]), u)
+        inner = rng.choice([f"<image{href} width=10 height=10/>", f"<use{href}/>",
+                            f"<filter id=f><feImage{href}/></filter>", f"<script{href}></script>",
+                            f"<style>@import url({u});</style>", f"<g><image{href}></image></g>"])  # fmt: skip
+        return f"<{t('svg')} width=10 height=10>{inner}</svg>"
+    if kind == 18:
+        return (
+            f"<{t('noscript')}><img{a('src', u)}{a('height', '1')}{a('style', 'display:none')}/></noscript>"
+        )
+    if kind == 19:
+        return f"<noscript><{t('iframe')}{a('src', u)} height=0></iframe></noscript>"
+    if kind == 20:
+        return f"<{t('template')}>{fragment(rng)}</template>"
+    if kind == 21:
+        return f"<base{a('href', rng.choice(BASES))}>" + fragment_relative(rng)
+    if kind == 22:
+        return rng.choice(EMBEDS)
+    if kind == 23:  # an element whose alt holds "</noscript>": scripting on ends the noscript there
+        return f'<noscript><img alt="</noscript><img{a("src", u)}>"></noscript>'
+    if kind == 24:
+        return f"<{t('math')}><mtext><img{a('src', u)}></mtext></math>"
+    if kind == 25:
+        return f"<svg><foreignObject><img{a('src', u)}></foreignObject></svg>"
+    if kind == 26:
+        return f"<svg><p><img{a('src', u)}></svg>"  # breaks out of foreign content
+    if kind == 27:
+        return f"<table><tr><td>x</td><img{a('src', u)}></tr></table>"  # foster-parented
+    if kind == 28:
+        return f"<frameset><frame{a('src', u)}></frameset>"
+    if kind == 29:  # duplicate attributes: the first one counts
+        return f"<img{a('src', u)}{a('src', '/ok.png')}>"
+    if kind == 30:
+        return f'<img alt="x"src="{u}">'  # no space between attributes
+    if kind == 31:
+        return f'<img/src="{u}"/>'
+    if kind == 32:
+        return f"<iframe {a('width', '1')} {a('src', u)}\n>fallback <b>text</b></iframe>"
+    return (
+        f"<{t('script')}{a('src', u)} {a('integrity', 'sha384-x')} {a('crossorigin', 'anonymous')}></script>"
+    )
+
+
+def fragment_relative(rng: random.Random) -> str:
+    """An element whose relative URL resolves against a <base> set just before it."""
+    rel = rng.choice(RELATIVE)
+    a = lambda n, v: attr(n, v, rng)  # noqa: E731
+    return rng.choice([
+        f"<iframe{a('src', rel)}></iframe>", f"<img{a('src', rel)}>", f"<script{a('src', rel)}></script>",
+        f"<link rel=stylesheet{a('href', rel)}>", f"<div{a('style', f'background:url({rel})')}></div>",
+        f"<img{a('srcset', rel + ' 2x')}>",
+    ])  # fmt: skip
+
+
+# Markup that holds tag-like text without tags, or tags the tokenizer reads differently.
+NOISE = [
+    "<!-- <script src=https://evil.example/commented.js></script> -->",
+    "<!--> <p>x</p>", "<!---> <p>y</p>", "<!-- a -- b --!> <p>z</p>", "<!-- unterminated? --",
+    "<?php echo '<img src=https://evil.example/php.png>' ?>", "</ img>", "<//p>", "<a <img src=x>",
+    "<textarea><img src=https://evil.example/ta.png></textarea>",
+    "<title><script src=https://evil.example/t.js></script></title>",
+    "<xmp><iframe src=https://evil.example/x></iframe></xmp>",
+    "<noembed><img src=https://evil.example/ne.png></noembed>",
+    "<script>var s = '<img src=https://evil.example/s.png>'; // </scr' + 'ipt>\n</script>",
+    "<script><!-- document.write('<script src=x></script>') --></script>",
+    "<style>a::after{content:'</styl'}</style>", "<svg><![CDATA[<img src=https://evil.example/cd.png>]]></svg>",
+    "<math><mi>x</mi></math>", "<svg><desc><p>desc</p></desc></svg>", "<select><option>x</select>",
+    "<p>a < b > c & d</p>", "<p>&amp;lt;img src=x&gt;</p>", "<ul><li>1<li>2</ul>", "<br/>", "<hr>",
+    "<div><span>unclosed", "</div></div>", "<p id='a'b>", "<b><i>mis</b>nested</i>", "<!doctype html>",
+    "<form action=https://evil.example/submit><input name=q></form>", "<a href=https://evil.example/>link</a>",
+    "<a ping=https://evil.example/ping href=/x>ping</a>", "<p>Ｆｕｌｌ　ｗｉｄｔｈ、日本語の文章。</p>",
+]  # fmt: skip
+
+
+def document(seed: int) -> Document:
+    """One page, built and mutated from `seed`."""
+    rng = random.Random(seed)
+    head = [fragment(rng) if rng.random() < 0.6 else rng.choice(NOISE) for _ in range(rng.randrange(4))]
+    body = []
+    for _ in range(rng.randrange(2, 14)):
+        r = rng.random()
+        if r < 0.6:
+            body.append(fragment(rng))
+        elif r < 0.85:
+            body.append(rng.choice(NOISE))
+        else:
+            body.append(f"<div class=c{rng.randrange(9)}>{fragment(rng)}</div>")
+    lang = rng.choice(["", " lang=ja", " lang=en", ' LANG="ja"'])
+    shell = rng.randrange(5)
+    if shell == 0:
+        html = "".join(body)  # a fragment: no html, head or body tags
+    elif shell == 1:
+        html = f"<html{lang}><body>{''.join(body)}"  # unclosed
+    else:
+        doctype = rng.choice(["<!DOCTYPE html>\n", "<!doctype HTML>", "", "\ufeff<!DOCTYPE html>"])
+        html = (
+            f"{doctype}<html{lang}>\n<head>\n<meta charset=utf-8><title>t &amp; t</title>{''.join(head)}</head>\n"
+            f"<{_tag('body', rng)}>\n{chr(10).join(body)}\n</body>\n</html>\n"
+        )
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+        html = mutate(html, rng)
+    return Document(seed, html)
+
+
+def mutate(html: str, rng: random.Random) -> str:
+    """One random edit of the kind real pages have: truncation, duplication, splices, case changes."""
+    if not html:
+        return html
+    i = rng.randrange(len(html) + 1)
+    op = rng.randrange(8)
+    if op == 0:
+        return html[:i]  # truncated anywhere, even inside a tag or a comment
+    if op == 1:
+        j = min(len(html), i + rng.randrange(200))
+        return html[:j] + html[i:j] + html[j:]  # a stretch repeated
+    if op == 2:
+        return html[:i] + rng.choice(["<", ">", '"', "'", "<!--", "-->", "</", "&", "=", "\x00", "<svg>",
+                                      "<math>", "</svg>", "<noscript>", "</noscript>", "<template>",
+                                      "<table>", "<select>", "<plaintext>"]) + html[i:]  # fmt: skip
+    if op == 3:
+        return html[:i] + fragment(rng) + html[i:]
+    if op == 4:
+        j = min(len(html), i + rng.randrange(300))
+        return html[:i] + html[i:j].upper() + html[j:]
+    if op == 5:
+        return html[:i] + rng.choice(NOISE) + html[i:]
+    if op == 6:
+        return html[:i] + "<div>" + html[i:] + "</div>"
+    j = min(len(html), i + rng.randrange(50))
+    return html[:i] + html[j:]  # a stretch lost
+
+
+def documents(count: int, seed: int = 0) -> list[Document]:
+    return [document(seed * 1_000_003 + n) for n in range(count)]

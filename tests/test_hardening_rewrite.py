@@ -1,0 +1,170 @@
+"""Differential rewrite testing (issue 5 §1): generated and mutated documents (tests/fuzz/htmlgen.py),
+rewritten, then read by html5lib the way a browser reads them (tests/fuzz/leaks.py).
+
+CI runs a few hundred documents; `bench/fuzz_rewrite.py --count 20000` runs the full campaign. Every
+miss found has a minimal reproduction below, marked xfail(strict=True) until the rewriter is fixed
+(then it passes, and the strict marker makes the suite say so).
+"""
+
+from __future__ import annotations
+
+import pytest
+from fuzz.differential import catalog, check, context, identity_problems
+from fuzz.htmlgen import SITE_URL, Document, document
+from fuzz.leaks import css_urls, find_leaks, refresh_url, srcset_urls
+
+from gatekeeper.rewrite import plan, rewrite
+
+CI_DOCUMENTS = 300
+SEEDS = range(CI_DOCUMENTS)
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return [check(document(seed)) for seed in SEEDS]
+
+
+def test_rewrite_never_raises_nor_gives_up(outcomes):
+    failed = [(o.seed, o.exception) for o in outcomes if o.exception]
+    assert failed == []
+
+
+def test_output_is_the_input_plus_the_contracts_insertions(outcomes):
+    broken = [(o.seed, o.identity[:2]) for o in outcomes if o.identity]
+    assert broken == []
+
+
+def test_the_generator_exercises_the_rewriter(outcomes):
+    assert sum(o.inert for o in outcomes) > 3 * CI_DOCUMENTS  # it is not testing empty pages
+
+
+@pytest.mark.xfail(strict=True, reason="rewriter misses, reproduced one by one below")
+def test_no_generated_document_leaks(outcomes):
+    leaking = {o.seed: [str(m) for m in o.misses] for o in outcomes if o.misses}
+    assert leaking == {}
+
+
+@pytest.mark.xfail(strict=True, reason="rewriter: a second fetching attribute of an element is left live")
+def test_rewriting_twice_changes_nothing(outcomes):
+    assert [o.seed for o in outcomes if not o.idempotent] == []
+
+
+# -- every miss found, reduced to its smallest reproduction ------------------------------------------
+
+MISSES = {
+    # Only the first fetching attribute of an element becomes inert: a srcset next to a src, a poster
+    # next to a video's src stay live (and a second pass then finds them: not idempotent either).
+    "second-attribute-srcset": '<img src="https://i.ytimg.com/a.jpg" srcset="https://i.ytimg.com/b.jpg 2x">',
+    "second-attribute-poster": '<video src="https://www.youtube.com/v.mp4" poster="https://www.youtube.com/p.jpg">',
+    "second-attribute-undeclared": "<video src=https://evil.example/v.mp4\nposter=https://evil.example/p.jpg>",
+    # A page that ends inside a start tag: the browser drops that tag at EOF, but the body snippet
+    # appended after it closes it ("...alt=" + '<div ...>'), and the tag becomes live.
+    "eof-in-start-tag": '<p>x</p><img src=https://evil.example/a.png alt="',
+    "eof-in-unquoted-value": "<p>x</p><iframe src=https://www.youtube.com/embed/x",
+    # A third-party <base href>: the injected loader (and the banner's and placeholders' forms, all
+    # site-relative) resolve against it, so the loader is fetched from the third party.
+    "third-party-base-loader": '<html><head><base href="https://evil.example/"></head><body><p>x</p></body></html>',
+    # ... and a fragment-only URL is not "first party" then: src="#top" fetches the base URL itself.
+    "third-party-base-fragment": '<base href="https://evil.example/"><img src="#top">',
+    # An iframe srcdoc document falls back on the parent's base URL, even one parsed after the iframe.
+    "srcdoc-later-base": '<iframe srcdoc="<img src=o.png>"></iframe><base href="https://evil.example/">',
+    # The "</noscript> inside an attribute" reading is applied to the page but not to srcdoc documents.
+    "srcdoc-noscript-shadow": (
+        '<iframe srcdoc="<noscript><p title=&quot;</noscript><img src=https://evil.example/a.png>'
+        '&quot;></noscript>"></iframe>'
+    ),
+}
+
+
+@pytest.mark.parametrize("html", MISSES.values(), ids=MISSES.keys())
+@pytest.mark.xfail(strict=True, reason="rewriter miss (see the comment above its reproduction)")
+def test_reduced_miss(html):
+    ctx = context(catalog(), frozenset(), "https://site.example/")
+    out = rewrite(html, ctx).html
+    assert [str(m) for m in find_leaks(out, "https://site.example/", catalog())] == []
+    assert rewrite(out, ctx).html == out
+
+
+# -- the oracle itself: it must see what a browser fetches, and nothing else -------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<img src="https://evil.example/a.png">', {"evil.example"}),
+        ("<img src=https://www.youtube.com/a.png>", {"www.youtube.com"}),
+        ('<img src="//EVIL.example./a">', {"evil.example."}),
+        ('<img src="https:\\\\evil.example\\a">', {"evil.example"}),
+        ('<img src="h&#x74;tps&colon;//evil&period;example/">', {"evil.example"}),
+        ('<img src=" \n https://ev\til.example/ ">', {"evil.example"}),
+        ('<img src="https://%65vil.example/">', {"evil.example"}),
+        ('<img src="https://ｅｖｉｌ。example/">', {"evil.example"}),
+        ('<img src="http:evil.example/x">', {"evil.example"}),  # another scheme than the page's
+        ('<img src="https:evil.example/x">', set()),  # the page's own scheme: a relative path
+        ('<img src="">', set()),
+        ('<img src="data:image/gif;base64,R0lGOD">', set()),
+        ('<base href="https://evil.example/"><img src="a.png">', {"evil.example"}),
+        ('<img src="a.png"><base href="https://evil.example/">', set()),  # resolved before the base
+        ('<template><base href="https://evil.example/"></template><img src="a.png">', set()),
+        ('<script type="text/plain" src="https://evil.example/a.js"></script>', set()),
+        ('<script type="module" src="https://evil.example/a.js"></script>', {"evil.example"}),
+        ('<script language="javascript" src="https://evil.example/a.js"></script>', {"evil.example"}),
+        ('<link rel="Preconnect" href="https://evil.example">', {"evil.example"}),
+        ('<link rel="alternate" href="https://evil.example/feed">', set()),
+        ("<link rel=preload as=image imagesrcset='https://evil.example/a.png 2x'>", {"evil.example"}),
+        ('<noscript><img src="https://evil.example/p.gif"></noscript>', {"evil.example"}),  # JS off
+        ('<noscript><script src="https://evil.example/p.js"></script></noscript>', set()),
+        ('<noscript><img alt="</noscript><img src=https://evil.example/x>"></noscript>', {"evil.example"}),
+        ('<textarea><img src="https://evil.example/p.gif"></textarea>', set()),
+        ('<!-- <img src="https://evil.example/p.gif"> -->', set()),
+        ('<svg><image href="https://evil.example/i.png"/></svg>', {"evil.example"}),
+        ('<svg><use xlink:href="https://evil.example/s.svg#a"/></svg>', {"evil.example"}),
+        ("<svg><style>@import url(https://evil.example/a.css);</style></svg>", {"evil.example"}),
+        ('<svg><style type="text/plain">@import url(https://evil.example/a.css);</style></svg>', set()),
+        ('<math><mtext><img src="https://evil.example/m.png"></mtext></math>', {"evil.example"}),
+        ('<iframe srcdoc="<img src=https://evil.example/s.png>"></iframe>', {"evil.example"}),
+        ('<div style="background:u\\72l(https://evil.example/a.png)">', {"evil.example"}),
+        ('<div style="background:url(https://evil.example/a b.png)">', set()),  # a bad-url token
+        ('<style>a{b:url("https://evil.example/a.png")}</style>', {"evil.example"}),
+        ('<style type="text/plain">a{b:url("https://evil.example/a.png")}</style>', set()),
+        ('<table background="https://evil.example/t.png"></table>', {"evil.example"}),
+        ('<input type="IMAGE" src="https://evil.example/i.png">', {"evil.example"}),
+        ('<meta http-equiv="refresh" content="0; URL=\'https://evil.example/\'">', {"evil.example"}),
+        ('<a href="https://evil.example/">a link fetches nothing</a>', set()),
+        ('<img src="https://cdn.site.example/a.png">', set()),  # the site's own subdomain
+    ],
+)
+def test_the_leak_checker_reads_pages_like_a_browser(html, expected):
+    leaks = find_leaks(html, "https://site.example/page", catalog())
+    assert {leak.host for leak in leaks} == expected
+
+
+def test_the_leak_checker_respects_grants():
+    html = '<iframe src="https://www.youtube.com/embed/x"></iframe>'
+    assert find_leaks(html, SITE_URL, catalog())
+    assert find_leaks(html, SITE_URL, catalog(), granted={"youtube"}) == []
+
+
+def test_value_parsers():
+    assert srcset_urls("a.png 1x, https://x/b.png 2x,c.png,d.png (a,b) 3x") == [
+        "a.png", "https://x/b.png", "c.png,d.png"
+    ]  # fmt: skip
+    assert refresh_url("0; url=https://a/") == "https://a/"
+    assert refresh_url("5,'https://b/'") == "https://b/"
+    assert refresh_url("3") is None and refresh_url("x; url=https://c/") is None
+    assert css_urls('@import "a"; @IMPORT url(b); x:image-set("c" 1x, url(d) 2x)') == ["a", "b", "c", "d"]
+    assert css_urls("URL(URL(http:w") == [] and css_urls('x:"url(no)"') == []
+
+
+def test_identity_check_catches_a_stray_edit():
+    html = "<p>hello</p>"
+    out = "<p>hellO</p>"
+    assert identity_problems(html, out, ())
+    ctx = context(catalog(), frozenset())
+    good = "<img src=https://evil.example/a.png>"
+    assert identity_problems(good, rewrite(good, ctx).html, plan(good, ctx).inserts) == []
+
+
+def test_documents_are_reproducible():
+    assert document(7).html == document(7).html and document(7).html != document(8).html
+    assert isinstance(document(0), Document)
