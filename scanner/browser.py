@@ -45,23 +45,64 @@ __all__ = [
     "host_resolver_rules",
 ]
 
-# Flags for this machine: root needs --no-sandbox; on a closed network the rest stop Chromium from
-# calling Google's hosts (and waiting on them).
+_DISABLED_FEATURES = (
+    "IsolateOrigins",  # with site-per-process: one renderer per page (see below)
+    "site-per-process",
+    "HttpsUpgrades",  # keep http:// navigations on http (local sites, mapped hosts)
+    "HttpsFirstBalancedModeAutoEnable",
+    "PaintHolding",
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    # the rest only call Google's hosts on a network that has none
+    "Translate",
+    "MediaRouter",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "LensOverlay",
+)
+
+# Flags for this machine, most as Playwright's own launch sets them: root needs --no-sandbox; on a
+# closed network the rest stop Chromium from calling Google's hosts (and waiting on them). Without
+# site isolation a cross-site iframe lives in its page's renderer, so the page's DevTools session
+# sees the iframe's requests and cookies too (the scanner records from there); it also saves a
+# renderer process per embed.
 BASE_ARGS: tuple[str, ...] = (
     "--no-sandbox",
     "--disable-gpu",
+    "--enable-unsafe-swiftshader",
     "--no-first-run",
     "--no-default-browser-check",
+    "--no-service-autorun",
     "--disable-background-networking",
     "--disable-component-update",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-default-apps",
+    "--disable-extensions",
     "--disable-sync",
     "--disable-breakpad",
-    "--disable-dev-shm-usage",
+    "--disable-field-trial-config",
+    "--disable-search-engine-choice-screen",
     "--metrics-recording-only",
     "--password-store=basic",
     "--use-mock-keychain",
+    # automation: no throttling of background tabs, no dialogs that wait for a person
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-back-forward-cache",
+    "--disable-hang-monitor",
+    "--disable-ipc-flooding-protection",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--allow-pre-commit-input",
+    "--force-color-profile=srgb",
+    "--disable-dev-shm-usage",
     "--mute-audio",
     "--hide-scrollbars",
+    "--disable-site-isolation-trials",
+    "--disable-features=" + ",".join(_DISABLED_FEATURES),
+    "--enable-features=SkipListAccountsWithoutGaiaCookies",
 )
 
 LOOPBACK: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
@@ -205,8 +246,8 @@ class Chromium:
             f"--user-data-dir={self._dir}",
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",
+            "--no-startup-window",
             *self.args,
-            "about:blank",
         ]
         log = open(Path(self._dir, "chromium.log"), "wb")  # noqa: SIM115 (closed by the child's exit)
         try:

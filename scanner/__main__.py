@@ -1,0 +1,5 @@
+"""`python -m scanner URL ...`: the same as `gatekeeper scan URL ...`."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""`--write-services`: a services file proposed from what a scan saw. Catalog services and cookies the
+Open Cookie Database knows are filled in; unknown hosts and cookies are listed, commented out, for the
+operator to describe. The file loads as it is (`load_registry`), and says what is left to do."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from gatekeeper.psl import normalize_host, registrable_domain
+from gatekeeper.registry import MAX_COOKIE_DAYS, CookieDeclaration, Registry, Service
+
+from .cookiedb import CookieDatabase, cookie_database
+from .model import ScanResult
+
+__all__ = ["propose_services"]
+
+
+def _s(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+
+
+def _declaration(d: CookieDeclaration) -> list[str]:
+    lines = ["[[cookies]]", f"name = {_s(d.name)}", f"category = {_s(d.category.value)}"]
+    if d.purpose.en == d.purpose.ja:
+        lines.append(f"purpose = {_s(d.purpose.en)}")
+    else:
+        lines.append(f"purpose = {{ en = {_s(d.purpose.en)}, ja = {_s(d.purpose.ja)} }}")
+    if d.max_age_days is not None:
+        lines.append(f"max_age_days = {d.max_age_days:g}")
+    if d.path != "/":
+        lines.append(f"path = {_s(d.path)}")
+    if d.domain:
+        lines.append(f"domain = {_s(d.domain)}")
+    return lines
+
+
+def _seen_cookies(result: ScanResult, registry: Registry, site: str) -> dict[str, float | None]:
+    """First-party cookie names and the longest lifetime seen (None: session only)."""
+    out: dict[str, float | None] = {}
+    for page in result.pages:
+        for v in page.visits:
+            for c in v.cookies:
+                if c.lifetime_s is not None and c.lifetime_s <= 0:
+                    continue
+                if not registry.is_first_party(c.domain.lstrip("."), site):
+                    continue
+                prev = out.get(c.name)
+                if c.lifetime_s is not None and (prev is None or c.lifetime_s > prev):
+                    out[c.name] = c.lifetime_s
+                else:
+                    out.setdefault(c.name, None)
+    return out
+
+
+def propose_services(
+    result: ScanResult,
+    registry: Registry,
+    catalog: Registry,
+    cookie_db: CookieDatabase | None = None,
+) -> str:
+    db = cookie_db if cookie_db is not None else cookie_database()
+    site = normalize_host(urlsplit(result.target).hostname or "")
+    lines = [
+        f"# Services file proposed by `gatekeeper scan` for {result.target}",
+        "# Review it: services found in the built-in catalog are enabled by id; hosts and cookies it",
+        "# could not identify are listed below, commented out, for you to describe.",
+        "",
+        "[site]",
+        f"mode = {_s('strict' if registry.strict else 'report')}",
+    ]
+    if registry.first_party_hosts:
+        hosts = ", ".join(_s(str(h)) for h in registry.first_party_hosts)
+        lines.append(f"first_party_hosts = [{hosts}]")
+    else:
+        lines.append("# first_party_hosts = []  # your own CDNs on other domains, if any")
+
+    seen = _seen_cookies(result, registry, site)
+    todo_cookies: list[list[str]] = []
+    written: set[str] = set()
+    for d in registry.cookies:
+        lines += ["", *_declaration(d)]
+        written.add(d.name)
+    for name in sorted(seen):
+        if registry.cookie_declaration(name) is not None or name in written:
+            continue
+        lifetime = seen[name]
+        days = None if lifetime is None else min(MAX_COOKIE_DAYS, max(1, math.ceil(lifetime / 86400)))
+        known = db.lookup(name)
+        if known is not None and known.category is not None:
+            lines += [
+                "",
+                "[[cookies]]",
+                f"name = {_s(name)}",
+                f"category = {_s(known.category.value)}",
+                f"purpose = {_s(known.description or known.platform)}  # Open Cookie Database: check it",
+            ]
+            if days is not None:
+                lines.append(f"max_age_days = {days}")
+        else:
+            block = [
+                "# [[cookies]]",
+                f"# name = {_s(name)}",
+                '# category = "usability"  # necessary, usability, analytics, social, media, marketing',
+                '# purpose = "what it is for"',
+            ]
+            if days is not None:
+                block.append(f"# max_age_days = {days}")
+            todo_cookies.append(block)
+
+    offered = {s.id: s for s in registry.services}
+    found: dict[str, Service] = dict(offered)
+    unknown: dict[str, list[str]] = {}
+    for t in result.third_parties:
+        services = catalog.services_for(t.host) or registry.services_for(t.host)
+        if services:
+            for s in services:
+                found.setdefault(s.id, s)
+        else:
+            unknown.setdefault(registrable_domain(t.host), []).append(t.host)
+    for sid in sorted(found):
+        lines += ["", "[[services]]", f"id = {_s(sid)}"]
+        if sid not in catalog.by_id:  # the operator's own service: keep its description
+            lines += _service_fields(found[sid])
+
+    if todo_cookies or unknown:
+        lines += ["", "# ---- to describe ----"]
+    for block in todo_cookies:
+        lines += ["", *block]
+    for domain in sorted(unknown):
+        hosts = ", ".join(_s(h) for h in sorted(set(unknown[domain])))
+        lines += [
+            "",
+            "# [[services]]",
+            f"# id = {_s(domain.split('.')[0])}",
+            '# name = "..."',
+            '# vendor = "the recipient\'s legal name"',
+            '# category = "marketing"  # usability, analytics, social, media, marketing',
+            '# purpose = "..."',
+            '# data_sent = "..."',
+            '# policy_url = "https://..."',
+            f"# hosts = [{hosts}]  # or list them in [site] first_party_hosts if they are yours",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _service_fields(s: Service) -> Iterable[str]:
+    yield f"name = {_s(s.name)}"
+    yield f"vendor = {_s(s.vendor)}"
+    yield f"category = {_s(s.category.value)}"
+    yield f"purpose = {{ en = {_s(s.purpose.en)}, ja = {_s(s.purpose.ja)} }}"
+    yield f"data_sent = {{ en = {_s(s.data_sent.en)}, ja = {_s(s.data_sent.ja)} }}"
+    yield f"policy_url = {_s(s.policy_url)}"
+    yield "hosts = [" + ", ".join(_s(str(h)) for h in s.hosts) + "]"
+    if s.sale_share:
+        yield "sale_share = true"
