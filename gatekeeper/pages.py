@@ -81,6 +81,9 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "purpose": "Purpose",
         "policy": "Privacy policy",
         "their_cookies": "Cookies it sets",
+        "cookie_meta": "(Lifetime: {lifetime})",
+        "cookie_meta_site": "(Lifetime: {lifetime}; set on this site's domain)",
+        "consent_cookie": "Remembers the choices you make about cookies and the services listed here.",
         "your_choice": "Your choice",
         "allowed": "Allowed",
         "not_allowed": "Not allowed",
@@ -135,6 +138,9 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "purpose": "利用目的",
         "policy": "プライバシーポリシー",
         "their_cookies": "送信先が設定するCookie",
+        "cookie_meta": "（保存期間：{lifetime}）",
+        "cookie_meta_site": "（保存期間：{lifetime}、本サイトのドメインに設定）",
+        "consent_cookie": "Cookieと、ここに記載したサービスについての選択内容を記憶します。",
         "your_choice": "現在の設定",
         "allowed": "許可しています",
         "not_allowed": "許可していません",
@@ -219,7 +225,7 @@ class ServiceView:
     purpose: str
     data_sent: str
     policy_url: str
-    cookies: tuple[tuple[str, str, str], ...]  # (name, purpose, lifetime) of cookies it sets
+    cookies: tuple[tuple[str, str, str, bool], ...]  # (name, purpose, lifetime, on the site's domain)
     checked: bool  # granted now (shown ticked when the settings are reopened)
     status: str  # "allowed" | "not_allowed" | "not_allowed_gpc"
 
@@ -396,10 +402,14 @@ class Pages:
         prefix: str = "/_gatekeeper/",
         template_dir: str | os.PathLike[str] | None = None,
         csp_enforced: bool = True,
+        consent_cookie: tuple[str, float] | None = None,
     ) -> None:
+        """`consent_cookie`: (name, lifetime in days) of the cookie that keeps the visitor's choice, so
+        the notice lists it too."""
         self.registry = registry
         self.prefix = prefix
         self.csp_enforced = csp_enforced
+        self.consent_cookie = consent_cookie
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("gatekeeper", "templates")]
         if template_dir is not None:
             if not Path(template_dir).is_dir():
@@ -476,7 +486,9 @@ class Pages:
             purpose=s.purpose.get(lang),
             data_sent=s.data_sent.get(lang),
             policy_url=s.policy_url,
-            cookies=tuple((c.name, c.purpose.get(lang), _lifetime(c.max_age_days, t)) for c in s.cookies),
+            cookies=tuple(
+                (c.name, c.purpose.get(lang), _lifetime(c.max_age_days, t), c.first_party) for c in s.cookies
+            ),
             checked=s.id in granted,
             status=status,
         )
@@ -594,14 +606,22 @@ class Pages:
         if lang not in LANGUAGES:
             lang = LANGUAGES[0]
         t = self._texts(lang)
+        necessary = _CATEGORY_TEXTS[Category.NECESSARY][lang][0]
+        own = []
+        if self.consent_cookie:
+            name, days = self.consent_cookie
+            own.append(CookieView(name, necessary, t["consent_cookie"], _lifetime(days, t)))
         cookies = tuple(
-            CookieView(
-                c.name,
-                _CATEGORY_TEXTS[c.category][lang][0],
-                c.purpose.get(lang),
-                _lifetime(c.max_age_days, t),
-            )
-            for c in self.registry.cookies
+            own
+            + [
+                CookieView(
+                    c.name,
+                    _CATEGORY_TEXTS[c.category][lang][0],
+                    c.purpose.get(lang),
+                    _lifetime(c.max_age_days, t),
+                )
+                for c in self.registry.cookies
+            ]
         )
         other = "ja" if lang == "en" else "en"
         granted = state.granted_services(self.registry)

@@ -401,6 +401,16 @@ def test_disclosure_in_japanese_reads_as_a_notice(pages: Pages) -> None:
     assert "ます。" in html
 
 
+def test_disclosure_lists_the_consent_cookie_and_vendor_cookies_on_the_site(registry: Registry) -> None:
+    pages = Pages(registry, consent_cookie=("gk_consent", 182))
+    html = pages.disclosure(ConsentState(), "en")
+    assert "<tr><td><code>gk_consent</code></td><td>Strictly necessary</td>" in html
+    assert "182 days" in html
+    ga = load_registry({"services": [{"id": "google-analytics"}]})
+    ja = Pages(ga).disclosure(ConsentState(), "ja")
+    assert "<code>_ga</code>" in ja and "本サイトのドメインに設定）" in ja
+
+
 def test_disclosure_marks_what_gpc_turned_off(pages: Pages) -> None:
     html = pages.disclosure(decided(Category.MARKETING, gpc=True), "en")
     assert 'data-gk-status="not_allowed_gpc"' in html
