@@ -3,6 +3,7 @@ embed codes, in Chromium. What the rewriter makes inert, the loader brings back,
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import pytest
@@ -112,3 +113,19 @@ def test_load_once_through_the_middleware(serve, stub, browser_context, javascri
     page.reload()
     page.wait_for_timeout(300)
     assert stub.hits == []
+
+
+def test_loader_and_styles_as_served_fit_the_budget(serve, stub, page):
+    base = serve(site("enforce"))
+    page.goto(base + "/", wait_until="load")
+    urls = [page.locator("script[data-gk-prefix]").get_attribute("src"),
+            page.locator("link[data-gk-snippet]").get_attribute("href")]  # fmt: skip
+    total = 0
+    for url in urls:
+        assert url.startswith(PREFIX + "static/")
+        response = page.request.get(base + url)
+        assert response.ok
+        assert "immutable" in response.headers["cache-control"]
+        total += len(gzip.compress(response.body(), 9))
+    assert total <= 5 * 1024
+    assert page.evaluate("window.__gk") == 1  # and it ran, under the page's CSP
