@@ -448,9 +448,9 @@ class Pages:
                     self.disclosure(state, lang)
                 for service in self.registry.services:
                     self._render_placeholder(_SampleEmbed((service.id,)), lang)
-        except jinja2.TemplateError as e:
+        except Exception as e:  # a template may fail in any way: say so now, with where
             where = f" ({e.filename}:{e.lineno})" if isinstance(e, jinja2.TemplateSyntaxError) else ""
-            raise ConfigError(f"a gatekeeper template cannot be rendered{where}: {e}") from e
+            raise ConfigError(f"a gatekeeper template cannot be rendered{where}: {e!r}") from e
 
     # -- language ----------------------------------------------------------------------------------
 
@@ -549,6 +549,7 @@ class Pages:
     def _render_snippets(
         self, state: ConsentState, lang: str, granted: frozenset[str]
     ) -> tuple[str, str]:
+        lang = lang if lang in LANGUAGES else LANGUAGES[0]
         mode = consent_mode_defaults(state, state.granted_services(self.registry), self.registry)
         args = json.dumps(["consent", "default", mode], separators=(",", ":"))[1:-1]
         head = (
@@ -579,6 +580,7 @@ class Pages:
         return html.replace(_NEXT, str(escape(next_path)))
 
     def _render_placeholder(self, embed: Embed, lang: str) -> str:
+        lang = lang if lang in LANGUAGES else LANGUAGES[0]
         by_id = self.registry.by_id
         services = [
             by_id[i] for i in (s if isinstance(s, str) else s.id for s in embed.services) if i in by_id

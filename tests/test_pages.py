@@ -260,6 +260,13 @@ def test_consent_mode_default_is_denied_until_granted(pages: Pages, registry: Re
 # -- escaping and templates ------------------------------------------------------------------------
 
 
+def test_a_language_we_do_not_speak_falls_back_to_english(pages: Pages) -> None:
+    _, body = pages.snippets(ConsentState(), "fr", "/", frozenset())
+    assert "Accept all" in body
+    assert "Load once" in pages.placeholder(Embed(0, "iframe", "u", 1, 1, ("youtube",)), "de", "/")
+    assert '<html lang="en">' in pages.disclosure(ConsentState(), "xx")
+
+
 def test_a_service_name_with_markup_stays_text(pages: Pages) -> None:
     _, banner = pages.snippets(ConsentState(), "en", "/", frozenset())
     embed = Embed(0, "iframe", "https://evil.example/e", 10, 10, ("evil",))
