@@ -162,7 +162,10 @@ def is_cross_site(headers: Headers, host: str) -> bool:
         return False  # a non-browser client: nothing cross-site about it
     if origin == "null":
         return True
-    netloc = urlsplit(origin).netloc.lower()
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:  # "http://[::1" is no origin a browser sends
+        return True
     return netloc != host.lower()
 
 
@@ -355,7 +358,10 @@ class Endpoints:
                 continue
             blocked = str(body_.get("blocked-uri") or body_.get("blockedURL") or "")[:200]
             directive = str(body_.get("violated-directive") or body_.get("effectiveDirective") or "")
-            host = urlsplit(blocked).netloc or blocked
+            try:
+                host = urlsplit(blocked).netloc or blocked
+            except ValueError:  # "http://[x": report it as written
+                host = blocked
             log_once(
                 log,
                 ("csp", directive[:40], host),

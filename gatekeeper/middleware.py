@@ -250,7 +250,10 @@ class _Page:
             return False
         granted = self.granted | {self.once[0]} if self.once else self.granted
         if gk.csp_header:
-            site_host = urlsplit("//" + (self._header(b"host") or "")).hostname or ""
+            try:
+                site_host = urlsplit("//" + (self._header(b"host") or "")).hostname or ""
+            except ValueError:  # a Host like "[::1" (no "]"): 'self' still names the page's origin
+                site_host = ""
             headers.append(gk.csp_header, gk._policy(frozenset(granted), site_host))
         vary = headers.get("vary", "")
         present = {v.strip().lower() for v in vary.split(",")}
