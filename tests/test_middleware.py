@@ -163,7 +163,7 @@ def test_over_the_limit_passes_through_unchanged_in_pieces(caplog):
     async def app(scope, receive, send):
         await StreamingResponse(chunks(), media_type="text/html")(scope, receive, send)
 
-    answer = call(wrap(app, max_body_bytes=5000))
+    answer = call(wrap(app, max_body_bytes=5000), path="/streamed-over-the-limit")  # logged once per path
     assert answer.body == big
     assert answer.header("content-security-policy")
     assert any("max_body_bytes" in r.getMessage() for r in caplog.records)
