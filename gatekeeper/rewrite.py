@@ -76,29 +76,63 @@ class PageContext:
 
 
 # ---------------------------------------------------------------------------------------------
-# The scanner. Every pattern is possessive or atomic: the tokenizer never backtracks, nor do we.
+# The scanner. Every pattern is possessive: the tokenizer never backtracks, nor do we. One regular
+# expression skips text, comments and every tag that cannot matter (the exact attribute grammar, so a
+# ">" or "<" in a quoted value never ends or starts anything) and stops at the next tag that can.
 
-_ATTR_NAME: Final = r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
 _VALUE: Final = r"""(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+|(?=>))"""
 
 
-def _attrs(guard: str = "") -> str:
-    # After a name, "=" must be followed by a value; a name is never followed by another "=".
+def _attrs(guard: str = "", value: str = _VALUE, quoted: str = r'"[^"]*+"') -> str:
+    # One attribute per iteration: separators, a name, "=" and a value (the common `="..."` first).
+    # A quoted value still open at the end of the page fails the tag, as the tokenizer drops it.
     return (
-        r"(?:[\t\n\f\r /]++|" + guard + _ATTR_NAME
-        + r"(?>[\t\n\f\r ]*+(?:=[\t\n\f\r ]*+" + _VALUE + r"|(?!=))))*+"
-    )  # fmt: skip
+        r"(?:[\t\n\f\r /]*+" + guard + r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
+        r"(?:=" + quoted + r"|[\t\n\f\r ]*+=[\t\n\f\r ]*+" + value + r")?+)*+[\t\n\f\r /]*+"
+    )
+
+
+def _alternation(words: Iterable[str], fold: bool = True) -> str:
+    """Words as one alternation factored on common prefixes, ASCII letters in both cases: `re` tries
+    far fewer branches than with a plain alternation, and [xX] is much cheaper than IGNORECASE."""
+    groups: dict[str, list[str]] = {}
+    empty = False
+    for w in words:
+        if w:
+            groups.setdefault(w[0], []).append(w[1:])
+        else:
+            empty = True
+
+    def char(c: str) -> str:
+        return f"[{c.lower()}{c.upper()}]" if fold and c.isascii() and c.isalpha() else re.escape(c)
+
+    parts = [char(c) + _alternation(rest, fold) for c, rest in sorted(groups.items())]
+    if not parts:
+        return ""
+    alt = "(?:" + "|".join(parts) + ")" if len(parts) > 1 else parts[0]
+    return "(?:" + alt + ")?" if empty else alt
 
 
 _TAG_NAME: Final = r"[a-zA-Z][^\t\n\f\r />]*+"
 _COMMENT: Final = r"<!--(?:>|->|(?s:.*?)--!?>)"
 _BOGUS: Final = r"<\?[^>]*+>|</(?![a-zA-Z])[^>]*+>"
-_TOKEN: Final = (
-    r"(?:(?P<tag><(?P<end>/)?(?P<name>" + _TAG_NAME + r")(?P<attrs>" + _attrs() + r")>)|(?P<stop><|\Z))"
-)
+# groups: 1 the tag, 2 "/" of an end tag, 3 the name, 4 the attributes, 5 the end of the markup
+_TOKEN: Final = r"(?:(<(/)?(" + _TAG_NAME + r")(" + _attrs() + r")>)|(<|\Z))"
+_NAME_END: Final = r"[\t\n\f\r />]"
+
 # Attributes that can fetch on any element: a boring tag has none of them.
 _GENERIC_ATTRS: Final = ("style", "background", "attributionsrc")
-_GUARD: Final = r"(?!(?:" + "|".join(_GENERIC_ATTRS) + r")[\t\n\f\r />=])"
+# A style attribute only fetches through url(), image-set(), src() (or escapes and references that
+# could spell them): one without any of these keeps its tag boring.
+_STYLE_SAFE: Final = r"(?:[^(\\&QUOTE]++|(?<![uU][rR][lL])(?<![sS][eE][tT])(?<![sS][rR][cC])\()*+"
+_SAFE_STYLE_VALUE: Final = (
+    '"' + _STYLE_SAFE.replace("QUOTE", '"') + '"|\'' + _STYLE_SAFE.replace("QUOTE", "'") + "'|"
+    + _STYLE_SAFE.replace("QUOTE", r"\t\n\f\r >\"'") + r"(?=[\t\n\f\r >])"
+)  # fmt: skip
+_GUARD: Final = (
+    r"(?!(?=[bBaA])" + _alternation(("background", "attributionsrc")) + r"[\t\n\f\r />=]"
+    r"|[sS][tT][yY][lL][eE][\t\n\f\r ]*+=[\t\n\f\r ]*+(?!" + _SAFE_STYLE_VALUE + "))"
+)
 
 _RAW_TEXT: Final = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
 _FETCHERS: Final = frozenset(
@@ -109,46 +143,35 @@ _STRUCTURE: Final = frozenset({"noscript", "template", "svg", "math", "base", "h
 _HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
 _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio"})
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
+_WIDGET_CLASS: Final = r"twitter-(?:tweet|timeline|video)|instagram-media|tiktok-embed|fb-(?:post|page|video)"
+_WIDGET_TAIL: Final = r"(?:tweet|timeline|video|media|embed|post|page)"
+# a cheap first look for the class names above (a literal first character makes `re` fast)
+_WIDGET_RE_CLASS: Final = re.compile(_WIDGET_CLASS)
+_WIDGET_HINT: Final = re.compile("-" + _WIDGET_TAIL)
 
 
-def _skip_html(starts: Iterable[str]) -> str:
-    names = "|".join(sorted(starts, key=lambda s: (-len(s), s)))
-    ends = "|".join(sorted(_HTML_ENDS))
-    boring_start = r"<(?!(?:" + names + r")[\t\n\f\r />])" + _TAG_NAME + _attrs(_GUARD) + ">"
-    boring_end = r"</(?!(?:" + ends + r")[\t\n\f\r />])" + _TAG_NAME + _attrs() + ">"
+# Only a tag whose name is in lower case can be boring: a lower-case alternation is much cheaper for
+# `re` than a case-folded one, and the rare upper-case tag is looked at in Python.
+_LOWER_NAME: Final = r"(?=[a-z][^\t\n\f\r />A-Z]*+[\t\n\f\r />])"
+
+
+def _skip_html(widgets: bool) -> str:
+    starts = _alternation(_HTML_STARTS, fold=False) + _NAME_END
+    if widgets:  # a/div/blockquote only when a widget's class is in the tag
+        starts += (
+            "|" + _alternation(_WIDGET_TAGS, fold=False) + r"[\t\n\f\r /](?=[^>-]*+(?:-(?!" + _WIDGET_TAIL
+            + r")[^>-]*+)*+-" + _WIDGET_TAIL + ")"
+        )  # fmt: skip
+    boring_start = r"<" + _LOWER_NAME + "(?!" + starts + r")" + _TAG_NAME + _attrs(_GUARD) + ">"
+    ends = _alternation(_HTML_ENDS, fold=False) + _NAME_END
+    boring_end = r"</" + _LOWER_NAME + "(?!" + ends + r")" + _TAG_NAME + _attrs() + ">"
     return (
-        r"(?:[^<]++|" + boring_start + "|" + boring_end + "|" + _COMMENT
-        + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?]))*+"
+        r"(?:[^<]*+(?:" + boring_start + "|" + boring_end + "|" + _COMMENT
+        + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
     )  # fmt: skip
 
 
-_SKIP_FOREIGN: Final = (
-    r"(?:[^<]++|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
-    + r"|<(?![a-zA-Z!/?]))*+"
-)  # fmt: skip
-
-_FLAGS: Final = re.ASCII | re.IGNORECASE
-_HTML_RE: Final = re.compile(_skip_html(_HTML_STARTS) + _TOKEN, _FLAGS)
-_WIDGET_RE: Final = re.compile(_skip_html(_HTML_STARTS | _WIDGET_TAGS) + _TOKEN, _FLAGS)
-_FOREIGN_RE: Final = re.compile(_SKIP_FOREIGN + _TOKEN, _FLAGS)
-_ATTR_RE: Final = re.compile(
-    r"[\t\n\f\r /]*+(" + _ATTR_NAME + r")(?>[\t\n\f\r ]*+(?:=[\t\n\f\r ]*+"
-    r"""(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >"'][^\t\n\f\r >]*+)|(?=>)))?)""",
-    re.ASCII,
-)
-_END_TAG_REST: Final = re.compile(r"[^\t\n\f\r />]*+" + _attrs() + ">", _FLAGS)
-_RAW_END: dict[str, re.Pattern[str]] = {
-    name: re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS) for name in (*_RAW_TEXT, "noscript")
-}
-_SCRIPT_STATES: Final = re.compile(r"<!--|</script[\t\n\f\r />]", _FLAGS)
-_SCRIPT_ESCAPED: Final = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", _FLAGS)
-_SCRIPT_DOUBLE: Final = re.compile(r"-->|</script[\t\n\f\r />]", _FLAGS)
-_WIDGET_HINT: Final = re.compile(
-    r"twitter-tweet|twitter-timeline|twitter-video|instagram-media|tiktok-embed|fb-post|fb-page|fb-video"
-)
-_DOCTYPE: Final = re.compile(r"\ufeff?(?:[\t\n\f\r ]++|<!--(?s:.*?)-->)*+<!doctype[^>]*+>", _FLAGS)
-
-# Foreign content (the tree builder's rules, the part the tokenizer depends on).
+# Foreign content (SVG, MathML): the tree builder's rules, the part the tokenizer depends on.
 _BREAKOUT: Final = frozenset(
     {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed",
      "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta",
@@ -163,7 +186,53 @@ _HTML_CLOSERS: Final = frozenset(
      "ul"}
 )  # fmt: skip
 _SVG_FETCH: Final = frozenset({"image", "use", "feimage", "script"})
+_FOREIGN_NAMES: Final = _BREAKOUT | _SVG_FETCH | frozenset(
+    {"font", "svg", "math", "foreignobject", "desc", "title", "annotation-xml", "mi", "mo", "mn", "ms",
+     "mtext", "mglyph", "malignmark", "style", "set", "animate"}
+)  # fmt: skip
+_FOREIGN_GUARD: Final = (
+    r"(?!" + _alternation((*_GENERIC_ATTRS, "href", "xlink:href", "src")) + r"[\t\n\f\r />=])"
+)
+# in SVG any attribute can hold url(...): a value with "url(" or a character reference is looked at
+_NO_URL: Final = r"[uU](?![rR][lL]\()"
+_FOREIGN_VALUE: Final = (
+    r"""(?:"(?:[^"uU&]++|""" + _NO_URL + r""")*+"|'(?:[^'uU&]++|""" + _NO_URL + r""")*+'"""
+    r"""|(?:[^\t\n\f\r >"'uU&]|""" + _NO_URL + r""")(?:[^\t\n\f\r >uU&]++|""" + _NO_URL + r""")*+|(?=>))"""
+)
+_FOREIGN_QUOTED: Final = r'"(?:[^"uU&]++|' + _NO_URL + r')*+"'
+_SKIP_FOREIGN: Final = (
+    r"(?:[^<]*+(?:<(?!" + _alternation(_FOREIGN_NAMES) + _NAME_END + ")" + _TAG_NAME
+    + _attrs(_FOREIGN_GUARD, _FOREIGN_VALUE, _FOREIGN_QUOTED) + ">"
+    + r"|</(?!" + _alternation(_FOREIGN_NAMES | _HTML_CLOSERS | {"p", "br"}) + _NAME_END + ")"
+    + _TAG_NAME + _attrs() + ">|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|"
+    + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
+)  # fmt: skip
+_POINT_SKIP: Final = (  # inside an integration point every tag is looked at
+    r"(?:[^<]*+(?:" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
+    + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
+)  # fmt: skip
 _FOREIGN, _HTML_POINT, _TEXT_POINT = 0, 1, 2
+
+_FLAGS: Final = re.ASCII | re.IGNORECASE
+_HTML_RE: Final = re.compile(_skip_html(False) + _TOKEN, re.ASCII)
+_WIDGET_RE: Final = re.compile(_skip_html(True) + _TOKEN, re.ASCII)
+_FOREIGN_RE: Final = re.compile(_SKIP_FOREIGN + _TOKEN, re.ASCII)
+_POINT_RE: Final = re.compile(_POINT_SKIP + _TOKEN, re.ASCII)
+_ATTR_RE: Final = re.compile(
+    r"[\t\n\f\r /]*+([^\t\n\f\r />][^\t\n\f\r />=]*+)(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
+    r"""(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >"'][^\t\n\f\r >]*+)|(?=>)))?+""",
+    re.ASCII,
+)
+_END_TAG_REST: Final = re.compile(r"[^\t\n\f\r />]*+" + _attrs() + ">", _FLAGS)
+_RAW_END: dict[str, re.Pattern[str]] = {
+    name: re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS) for name in (*_RAW_TEXT, "noscript")
+}
+_SCRIPT_STATES: Final = re.compile(r"<!--|</script[\t\n\f\r />]", _FLAGS)
+_SCRIPT_ESCAPED: Final = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", _FLAGS)
+_SCRIPT_DOUBLE: Final = re.compile(r"-->|</script[\t\n\f\r />]", _FLAGS)
+_DOCTYPE: Final = re.compile(r"\ufeff?(?:[\t\n\f\r ]++|<!--(?s:.*?)-->)*+<!doctype[^>]*+>", _FLAGS)
+# A tag none of whose URLs can leave the site (when the base is the site's): nothing to look at.
+_MAYBE_EXTERNAL: Final = re.compile(r"[:\\&]|/[\t\n\r]*+[/\\]")
 
 _LINK_FETCH_RELS: Final = frozenset(
     {"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
@@ -358,7 +427,11 @@ def _srcset_urls(value: str) -> list[str]:
     return urls
 
 
-_CSS_HINT: Final = re.compile(r"url\(|@import|image-set|src\(|\\", _FLAGS)
+def _css_may_fetch(css: str) -> bool:
+    low = css.lower()  # a few substring searches beat one regex with no literal prefix, tenfold
+    return "url(" in low or "@import" in low or "image-set" in low or "src(" in low or "\\" in css
+
+
 _CSS_ESCAPE: Final = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\n)|(.))", re.S)
 _CSS_TOKEN: Final = re.compile(
     r"""(/\*(?s:.*?)(?:\*/|\Z))"""
@@ -386,7 +459,7 @@ def _css_string(token: str) -> str:
 
 def css_urls(css: str) -> list[str]:
     """Every URL a style sheet (or a style attribute) would load: url(), @import, image-set()."""
-    if _CSS_HINT.search(css) is None:
+    if not _css_may_fetch(css):
         return []
     if "\\" in css:
         css = _CSS_ESCAPE.sub(_css_unescape, css)
@@ -442,7 +515,9 @@ _SIZE_STYLE: dict[str, re.Pattern[str]] = {
 
 
 def _lower(s: str) -> str:
-    return s.lower() if s.isascii() else "".join(c.lower() if c.isascii() else c for c in s)
+    # HTML lower-cases ASCII only; a non-ASCII letter that Python folds to ASCII (K, the Kelvin sign)
+    # can only make a tag look like one it is not, which over-blocks and is harmless.
+    return s.lower()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,11 +536,11 @@ class _Prepared:
             for sig in s.inline_signatures:
                 sigs.setdefault(sig, []).append(s)
         self.signatures = {k: tuple(v) for k, v in sigs.items()}
-        self.signature_re = (
-            re.compile("|".join(re.escape(k) for k in sorted(sigs, key=len, reverse=True))) if sigs else None
-        )
+        # case-sensitive and factored on prefixes: no literal prefix, so every character is tried
+        self.signature_re = re.compile(_alternation(sigs)) if sigs else None
         self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
         self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
+        self.urls: dict[tuple[str, str, str], tuple[tuple[Service, ...] | None, str]] = {}
 
     def classify(self, site_host: str, host: str, path: str) -> tuple[Service, ...] | None:
         """None: first party; (): an undeclared third party; else the services the host belongs to."""
@@ -537,29 +612,28 @@ class _Need:
 
 
 class _Attrs:
-    """A start tag's attributes in source order; the first of a name is the one browsers use."""
+    """A start tag's attributes; the first of a name is the one browsers use."""
 
-    __slots__ = ("first", "items")
+    __slots__ = ("end", "first", "start", "text")
 
     def __init__(self, text: str, start: int, end: int) -> None:
-        items: list[tuple[str, int, str]] = []  # (lower-case name, offset of the name, raw value)
-        first: dict[str, str] = {}
-        for m in _ATTR_RE.finditer(text, start, end):
-            name = _lower(m.group(1))
-            q2, q1, uq = m.group(2, 3, 4)
-            value = q2 if q2 is not None else q1 if q1 is not None else uq if uq is not None else ""
-            items.append((name, m.start(1), value))
-            if name not in first:
-                first[name] = value
-        self.items = items
+        first: dict[str, str] = {}  # lower-case name -> raw value
+        for name, dq, sq, uq in _ATTR_RE.findall(text, start, end):
+            first.setdefault(name.lower(), dq or sq or uq)
         self.first = first
+        self.text, self.start, self.end = text, start, end
 
     def get(self, name: str) -> str | None:
         raw = self.first.get(name)
         return None if raw is None else decode_attribute(raw)
 
     def positions(self, name: str) -> list[int]:
-        return [pos for n, pos, _ in self.items if n == name]
+        """Where every attribute of that name starts (duplicates too: they are all renamed)."""
+        return [
+            m.start(1)
+            for m in _ATTR_RE.finditer(self.text, self.start, self.end)
+            if m.group(1).lower() == name
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,29 +699,30 @@ class _Pass:
         positions = self.positions
         stop_at = self.stop_at
         while True:
-            foreign = bool(fstack)
-            m = (_FOREIGN_RE if foreign else html_re).match(html, pos)
-            if m is None:  # cannot happen: the pattern always matches; be safe anyway
-                return
-            if m.group("stop") is not None:
+            if not fstack:
+                m = html_re.match(html, pos)
+            elif fstack[-1][1] == _FOREIGN:
+                m = _FOREIGN_RE.match(html, pos)
+            else:
+                m = _POINT_RE.match(html, pos)
+            if m is None or m.group(5) is not None:  # the rest is text, or inside a comment or tag
                 if self.noscript_end >= 0:
                     self.shadow_starts.append(self.noscript_end)
                     self.noscript_end = -1
                 return
-            start = m.start("tag")
+            start = m.start(1)
             if stop_at and start in stop_at:
                 return
             positions.append(start)
-            end = m.end()
-            name = _lower(m.group("name"))
-            is_end = m.group("end") is not None
+            pos = end = m.end()
+            name = _lower(m.group(3))
+            is_end = m.group(2) is not None
             if self.noscript_end >= 0 and start >= self.noscript_end:
                 if not (start == self.noscript_end and is_end and name == "noscript"):
                     self.shadow_starts.append(self.noscript_end)
                 self.noscript_end = -1
-            pos = end
             if is_end:
-                if foreign:
+                if fstack:
                     self._foreign_end(name)
                 elif name == "template":
                     self.template_depth = max(0, self.template_depth - 1)
@@ -656,7 +731,7 @@ class _Pass:
                 elif name in ("video", "audio") and start >= self.media_live_until:
                     self.media_live_until = -1
                 continue
-            if foreign:
+            if fstack:
                 top = fstack[-1][1]
                 if top == _FOREIGN or (top == _TEXT_POINT and name in ("mglyph", "malignmark")):
                     if name in _BREAKOUT or (name == "font" and self._font_breaks(m)):
@@ -669,16 +744,18 @@ class _Pass:
             if pos < 0:
                 return
 
+    def _attrs_of(self, m: re.Match[str]) -> _Attrs:
+        return _Attrs(self.html, m.start(4), m.end(4))
+
     def _font_breaks(self, m: re.Match[str]) -> bool:
-        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
-        return any(k in attrs.first for k in ("color", "face", "size"))
+        return any(k in self._attrs_of(m).first for k in ("color", "face", "size"))
 
     def _self_closing(self, m: re.Match[str]) -> bool:
         html, end = self.html, m.end()
-        if html[end - 2] != "/" or end - 2 < m.end("name"):
+        if html[end - 2] != "/" or end - 2 < m.end(3):
             return False
         last = None
-        for found in _ATTR_RE.finditer(html, m.start("attrs"), end):
+        for found in _ATTR_RE.finditer(html, m.start(4), end):
             last = found
         return last is None or last.end() < end - 1 or last.group(4) is None
 
@@ -697,7 +774,7 @@ class _Pass:
                 fstack.pop()
 
     def _foreign_start(self, m: re.Match[str], name: str, start: int, end: int) -> None:
-        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
+        attrs = self._attrs_of(m)
         self._svg_element(m, name, attrs, start, end)
         if self._self_closing(m):
             return
@@ -715,65 +792,53 @@ class _Pass:
 
     def _html_start(self, m: re.Match[str], name: str, start: int, end: int) -> int:
         """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
+        html = self.html
+        if name in _RAW_TEXT:
+            close = self._raw_end(name, end)
+            content_end = close if close >= 0 else len(html)
+            if name == "script":
+                self._script(m, start, end, content_end)
+            elif name == "style":
+                self._style(m, start, end, content_end)
+            else:
+                self._element(m, name, start, end)
+            if close < 0:
+                return -1
+            rest = _END_TAG_REST.match(html, close + 2 + len(name))
+            return -1 if rest is None else rest.end()
+        if name in _FETCHERS or name in _WIDGET_TAGS:
+            self._element(m, name, start, end)
+            return end
         if name in ("svg", "math"):
-            attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
-            self._generic(m, name, attrs, start, end, _Need())
+            self._element(m, name, start, end)
             if not self._self_closing(m):
                 self.fstack.append((name, _FOREIGN, name == "math"))
             return end
         if name == "plaintext":
             return -1
-        attrs = _Attrs(self.html, m.start("attrs"), m.end("attrs"))
-        if name in _RAW_TEXT:
-            close = self._raw_end(name, end)
-            content_end = close if close >= 0 else len(self.html)
-            if name == "script":
-                self._script(m, attrs, start, end, content_end)
-            elif name == "style":
-                self._style(m, attrs, start, end, content_end)
-            elif name == "iframe":
-                self._element(m, name, attrs, start, end)
-            else:
-                self._element(m, name, attrs, start, end)
-            if close < 0:
-                return -1
-            rest = _END_TAG_REST.match(self.html, close + 2 + len(name))
-            if rest is None:
-                return -1
-            return rest.end()
+        top_level = not self.template_depth and not self.fstack
         if name == "noscript":
-            self._element(m, name, attrs, start, end)
             if self.noscript_end < 0 and not self.shadow:
-                found = _RAW_END["noscript"].search(self.html, end)
+                found = _RAW_END["noscript"].search(html, end)
                 if found is not None:
                     self.noscript_end = found.start()
-            return end
-        if name == "template":
+        elif name == "template":
             self.template_depth += 1
-            self._element(m, name, attrs, start, end)
-            return end
-        if name == "base":
-            if not self.base_seen and not self.template_depth and not self.fstack:
-                href = attrs.get("href")
+        elif name == "base":
+            if not self.base_seen and top_level:
+                href = self._attrs_of(m).get("href")
                 if href is not None:
                     self.base_seen = True
                     self._set_base(href)
-            self._element(m, name, attrs, start, end)
-            return end
-        if name == "head":
-            if self.head_end < 0 and not self.template_depth and not self.fstack:
+        elif name == "head":
+            if self.head_end < 0 and top_level:
                 self.head_end = end
-            self._element(m, name, attrs, start, end)
-            return end
-        if name == "html":
-            if not self.lang_seen and not self.template_depth and not self.fstack:
-                self.lang_seen = True
-                self.html_end = end
-                lang = attrs.get("lang")
-                self.lang = lang.strip() if lang is not None else None
-            self._element(m, name, attrs, start, end)
-            return end
-        self._element(m, name, attrs, start, end)
+        elif name == "html" and not self.lang_seen and top_level:
+            self.lang_seen = True
+            self.html_end = end
+            lang = self._attrs_of(m).get("lang")
+            self.lang = lang.strip() if lang is not None else None
+        self._element(m, name, start, end)
         return end
 
     def _raw_end(self, name: str, pos: int) -> int:
@@ -829,16 +894,15 @@ class _Pass:
         """Add what loading `raw` would need (nothing for a first-party or granted URL). An embed's
         number must not depend on "load once", so embeds are judged on the grants alone."""
         base = self.base
-        target = _target(raw, base.scheme)
-        if target is None:
-            return
-        host, path = target
-        if not host:
-            if base.first_party:
-                return
-            host = base.host
-            path = urlsplit(_absolute(raw, base.url)).path or "/"
-        services = self.prep.classify(self.site_host, host, path)
+        key = (self.site_host, base.url, raw)
+        memo = self.prep.urls
+        hit = memo.get(key)
+        if hit is None:
+            hit = self._classify_url(raw)
+            if len(memo) > 4096:
+                memo.clear()
+            memo[key] = hit
+        services, absolute = hit
         if services is None:
             return
         if services:
@@ -846,11 +910,24 @@ class _Pass:
             if any(s.id in granted for s in services):
                 return
         elif not self.prep.strict:
-            self.reported.append(
-                Blocked(kind, _absolute(raw, base.url), (), "undeclared third party (report mode)")
-            )
+            self.reported.append(Blocked(kind, absolute, (), "undeclared third party (report mode)"))
             return
-        need.add(services, _absolute(raw, base.url), kind)
+        need.add(services, absolute, kind)
+
+    def _classify_url(self, raw: str) -> tuple[tuple[Service, ...] | None, str]:
+        """(None: first party or no request; (): undeclared third party; the services), absolute URL."""
+        base = self.base
+        target = _target(raw, base.scheme)
+        if target is None:
+            return None, ""
+        host, path = target
+        if not host:
+            if base.first_party:
+                return None, ""
+            host = base.host
+            path = urlsplit(_absolute(raw, base.url)).path or "/"
+        services = self.prep.classify(self.site_host, host, path)
+        return services, ("" if services is None else _absolute(raw, base.url))
 
     def _check_attr(self, need: _Need, attrs: _Attrs, name: str, kind: str) -> bool:
         """Check one URL attribute; True when it has to be renamed."""
@@ -874,9 +951,7 @@ class _Pass:
 
     # -- elements --------------------------------------------------------------------------------
 
-    def _generic(
-        self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int, need: _Need
-    ) -> list[str]:
+    def _generic(self, attrs: _Attrs, name: str, need: _Need) -> list[str]:
         """The attributes that fetch on any element: style url(), background, attributionsrc."""
         renamed: list[str] = []
         first = attrs.first
@@ -885,10 +960,22 @@ class _Pass:
                 renamed.append(attr)
         return renamed
 
-    def _element(self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
+    def _element(self, m: re.Match[str], name: str, start: int, end: int) -> None:
+        html = self.html
+        widget = (
+            self.widgets and name in _WIDGET_TAGS and _WIDGET_RE_CLASS.search(html, start, end) is not None
+        )
+        if not widget:
+            if self.base.first_party and _MAYBE_EXTERNAL.search(html, start, end) is None:
+                return  # none of its URLs can leave the site
+            if name not in _FETCHERS and not _css_may_fetch(html[start:end]):
+                low = html[start:end].lower()
+                if "background" not in low and "attributionsrc" not in low:
+                    return  # a style attribute with no url() in it
+        attrs = self._attrs_of(m)
         need = _Need()
         first = attrs.first
-        renamed = self._generic(m, name, attrs, start, end, need)
+        renamed = self._generic(attrs, name, need)
         urls: tuple[str, ...] = ()
         if name in ("img", "image", "source"):
             urls = ("src", "srcset")
@@ -915,7 +1002,7 @@ class _Pass:
                     self._check(need, url, "meta-refresh")
                 if (len(need.services), need.undeclared) != before:
                     renamed.append("http-equiv")
-        elif name in _WIDGET_TAGS and self.widgets:
+        elif widget:
             self._widget(m, name, attrs, start, end, need, renamed)
             return
         for attr in urls:
@@ -1042,12 +1129,19 @@ class _Pass:
             need.add((s,), embed.url, name)
         self._make_inert(m, name, attrs, start, need, renamed, embed)
 
-    def _script(self, m: re.Match[str], attrs: _Attrs, start: int, end: int, content_end: int) -> None:
+    def _script(self, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+        html = self.html
+        external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
+        sig = self.prep.signature_re
+        signed = sig is not None and sig.search(html, end, content_end) is not None
+        if not external and not signed:
+            return
+        attrs = self._attrs_of(m)
         need = _Need()
-        renamed = self._generic(m, "script", attrs, start, end, need)
+        renamed = self._generic(attrs, "script", need) if external else []
         first = attrs.first
         if "src" in first:
-            if self._check_attr(need, attrs, "src", "script"):
+            if external and self._check_attr(need, attrs, "src", "script"):
                 renamed.append("src")
             if (
                 "src" in renamed
@@ -1056,10 +1150,10 @@ class _Pass:
                 and not (attrs.get("attributionsrc") or "").strip()
             ):
                 renamed.append("attributionsrc")  # an empty one reports to the script's own URL
-        elif "data-gk-snippet" not in first and "data-gk" not in first:
+        elif signed and "data-gk-snippet" not in first and "data-gk" not in first:
             kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
-            if kind in _JS_TYPES and self.prep.signature_re is not None:
-                self._signatures(need, self.html[end:content_end])
+            if kind in _JS_TYPES:
+                self._signatures(need, html[end:content_end])
         if not renamed and not need.services and not need.undeclared:
             return
         self._make_inert(m, "script", attrs, start, need, renamed, None, text_plain=True)
@@ -1072,12 +1166,18 @@ class _Pass:
                 continue
             need.add(services, found.group(0), "inline-script")
 
-    def _style(self, m: re.Match[str], attrs: _Attrs, start: int, end: int, content_end: int) -> None:
+    def _style(self, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+        html = self.html
+        external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
+        hinted = _css_may_fetch(html[end:content_end])
+        if not external and not hinted:
+            return
+        attrs = self._attrs_of(m)
         need = _Need()
-        renamed = self._generic(m, "style", attrs, start, end, need)
+        renamed = self._generic(attrs, "style", need) if external else []
         kind = attrs.get("type")
-        if kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css"):
-            for url in css_urls(self.html[end:content_end]):
+        if hinted and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
+            for url in css_urls(html[end:content_end]):
                 self._check(need, url, "style")
         if not renamed and not need.services and not need.undeclared:
             return
@@ -1087,7 +1187,7 @@ class _Pass:
         """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
         and the style sheet of an SVG <style>."""
         need = _Need()
-        renamed = self._generic(m, name, attrs, start, end, need)
+        renamed = self._generic(attrs, name, need)
         for attr, raw in attrs.first.items():
             if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
                 continue
@@ -1164,7 +1264,7 @@ class _Pass:
             renamed.append("type")
         if embed is not None:
             added += " data-gk-hidden" if "hidden" in attrs.first else " hidden"
-        edits.append((m.end("name"), 1, added))
+        edits.append((m.end(3), 1, added))
         for attr in renamed:
             for pos in attrs.positions(attr):
                 edits.append((pos, 1, "data-gk-"))
