@@ -54,7 +54,7 @@ def start(factory: str, port: int) -> subprocess.Popen[bytes]:
 
 def wrk(url: str, seconds: float, connections: int) -> tuple[float, int]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
