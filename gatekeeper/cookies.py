@@ -32,7 +32,7 @@ class Verdict(StrEnum):
     UNDECLARED = "undeclared"  # passed with a warning (report mode) or dropped (strict mode)
     NOT_GRANTED = "not-granted"  # its category is not granted: dropped
     PERSONAL_DATA = "personal-data"  # dropped in every mode
-    MALFORMED = "malformed"  # not a cookie a browser would keep: passed through untouched
+    MALFORMED = "malformed"  # not a cookie a browser would keep: dropped, nothing to pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +89,13 @@ class SetCookie:
 
 
 def parse_set_cookie(header: str) -> SetCookie | None:
+    """The cookie a browser would keep, as RFC 6265bis reads it; None when it keeps nothing."""
     pair, *rest = header.split(";")
     name, eq, value = pair.partition("=")
+    if not eq:  # "taro@example.jp": a nameless cookie with that value, which browsers keep
+        name, value = "", name
     name, value = name.strip(), value.strip()
-    if not eq or not name:
+    if not name and not value:
         return None
     attributes: list[tuple[str, str | None]] = []
     for part in rest:
@@ -106,13 +109,13 @@ def parse_set_cookie(header: str) -> SetCookie | None:
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
+    r"(?<![\w+\-.])(?:"  # not the middle of a longer token: a UUID's 0123-4567-8901 is no number
     r"\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){2,3}"  # +81 90 1234 5678
-    r"|0\d{1,4}[\-. ]\d{1,4}[\-. ]\d{3,4}"  # 03-1234-5678, 090-1234-5678
+    r"|0\d{1,4}[\- ]\d{1,4}[\- ]\d{3,4}"  # 03-1234-5678, 090-1234-5678 (not dates: 05.06.2024)
     r"|0[5789]0\d{8}"  # 09012345678 (Japanese mobile and IP phones)
     r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"  # (555) 123-4567
     r"|\d{3}[.\-]\d{3}[.\-]\d{4}"  # 555-123-4567
-    r")(?![\w])"
+    r")(?![\w\-])"
 )
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,}={0,2}")
 
@@ -188,8 +191,7 @@ def gate_cookies(
     for header in set_cookies:
         cookie = parse_set_cookie(header)
         if cookie is None:
-            kept.append(header)
-            verdicts.append(CookieVerdict("", Verdict.MALFORMED, True, "not a name=value cookie"))
+            verdicts.append(CookieVerdict("", Verdict.MALFORMED, False, "no name and no value"))
             continue
         verdict = _judge(cookie, header, state, registry, client_ip, now)
         verdicts.append(verdict[0])

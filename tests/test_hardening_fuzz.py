@@ -24,7 +24,7 @@ import string
 from urllib.parse import quote, unquote
 
 import pytest
-from fuzz.urls import HAVE_ADA, host_of, resolve
+from fuzz.urls import host_of, resolve
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
@@ -123,22 +123,6 @@ def test_plain_site_paths_are_kept(tail):
     target = "/" + tail
     assume(not target.startswith("//") and "%" not in target)
     assert safe_next(target) == target
-
-
-@pytest.mark.skipif(not HAVE_ADA, reason="ada-url (the WHATWG reference parser) is not installed")
-@FAST
-@given(redirects)
-def test_the_fallback_url_parser_agrees_with_the_reference(target):
-    import fuzz.urls as urls
-
-    reference = urls.host_of(urls.resolve(SITE, target))
-    saved, urls._ada = urls._ada, None
-    try:
-        ours = urls.host_of(urls.resolve(SITE, target))
-    finally:
-        urls._ada = saved
-    if reference == "site.example":  # the property the tests rely on: "stays on the site"
-        assert ours in ("site.example", None), target
 
 
 # -- the consent cookie ---------------------------------------------------------------------------
@@ -420,11 +404,6 @@ def test_random_identifiers_are_not_personal(uid):
         assert looks_personal(value) is None, value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cookies.py _PHONE: dashed UUIDs like 8-4-4-4-12 can match "
-    "'0\\d{1,4}-\\d{1,4}-\\d{3,4}' (about 3 in 10,000 uuid4 values)",
-)
 def test_a_dashed_uuid_session_id_is_not_a_phone_number():
     assert looks_personal("deadbeef-0123-4567-8901-abcdefabcdef") is None
 
@@ -438,7 +417,8 @@ def test_a_dashed_uuid_session_id_is_not_a_phone_number():
 def test_any_set_cookie_parses_or_is_none_and_gates_without_raising(header):
     cookie = parse_set_cookie(header)
     if cookie is not None:
-        assert cookie.name and ";" not in cookie.name and "=" not in cookie.name
+        assert ";" not in cookie.name and "=" not in cookie.name
+        assert cookie.name or cookie.value  # a nameless cookie still has a value
         cookie.lifetime_seconds(NOW)
     state = ConsentState(decided=True, categories=frozenset(Category), policy_version="x")
     gate_cookies([header], state, REGISTRY, client_ip="203.0.113.7", now=NOW)
@@ -475,11 +455,6 @@ def test_the_gate_never_passes_undeclared_ungranted_or_personal_cookies(cookies,
             assert lifetime <= decl.max_age_days * 86400 + 60
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cookies.py gate_cookies: a Set-Cookie without a name is passed "
-    "'untouched' as MALFORMED, but Chromium keeps it as a nameless cookie",
-)
 @pytest.mark.parametrize("header", ["taro@example.jp", "=taro@example.jp", "tracker-id-1234"])
 def test_nameless_cookies_are_not_passed_through(header):
     """RFC 6265bis 5.7 (and Chromium): a Set-Cookie without "=" is a cookie with an empty name and this
