@@ -139,9 +139,12 @@ _FETCHERS: Final = frozenset(
     {"img", "image", "iframe", "frame", "script", "link", "source", "video", "audio", "track",
      "object", "embed", "input", "meta"}
 )  # fmt: skip
-_STRUCTURE: Final = frozenset({"noscript", "template", "svg", "math", "base", "head", "html", "plaintext"})
+_STRUCTURE: Final = frozenset(
+    {"noscript", "template", "svg", "math", "base", "head", "html", "plaintext", "select", "keygen"}
+)
+_SELECT_IGNORES: Final = frozenset({"xmp", "style", "iframe", "noembed", "noframes", "noscript", "plaintext"})
 _HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
-_HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio"})
+_HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio", "select"})
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
 _WIDGET_CLASS: Final = r"twitter-(?:tweet|timeline|video)|instagram-media|tiktok-embed|fb-(?:post|page|video)"
 _WIDGET_TAIL: Final = r"(?:tweet|timeline|video|media|embed|post|page)"
@@ -211,13 +214,24 @@ _POINT_SKIP: Final = (  # inside an integration point every tag is looked at
     r"(?:[^<]*+(?:" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
     + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
 )  # fmt: skip
-_FOREIGN, _HTML_POINT, _TEXT_POINT = 0, 1, 2
+_NESTED_SKIP: Final = (  # inside an HTML element inside foreign content: every tag, no CDATA
+    r"(?:[^<]*+(?:" + _COMMENT + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
+)
+# kinds of frames on the stack of open foreign content: an SVG/MathML element, an HTML integration
+# point (foreignObject, desc, title, annotation-xml for HTML), a MathML text integration point (mi,
+# mo, mn, ms, mtext), and an HTML element opened inside one of those
+_FOREIGN, _HTML_POINT, _TEXT_POINT, _HTML_ELEMENT = 0, 1, 2, 3
+_VOID: Final = frozenset(
+    {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
+     "keygen", "link", "meta", "param", "source", "track", "wbr", "html", "head", "body", "frameset"}
+)  # fmt: skip
 
 _FLAGS: Final = re.ASCII | re.IGNORECASE
 _HTML_RE: Final = re.compile(_skip_html(False) + _TOKEN, re.ASCII)
 _WIDGET_RE: Final = re.compile(_skip_html(True) + _TOKEN, re.ASCII)
 _FOREIGN_RE: Final = re.compile(_SKIP_FOREIGN + _TOKEN, re.ASCII)
 _POINT_RE: Final = re.compile(_POINT_SKIP + _TOKEN, re.ASCII)
+_NESTED_RE: Final = re.compile(_NESTED_SKIP + _TOKEN, re.ASCII)
 _ATTR_RE: Final = re.compile(
     r"[\t\n\f\r /]*+([^\t\n\f\r />][^\t\n\f\r />=]*+)(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     r"""(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >"'][^\t\n\f\r >]*+)|(?=>)))?+""",
@@ -643,7 +657,16 @@ class _Attrs:
 _MAX_SRCDOC_DEPTH: Final = 4
 
 
+_Frame = tuple[str, int, bool]  # an open SVG/MathML element: name, kind, in MathML
+_State = tuple[tuple[_Frame, ...], bool]  # what decides how the next token is read
+
+
 class _Pass:
+    """One reading of a document. Where the tree builder's state cannot be known without building
+    the whole tree (a raw-text tag inside <select>, an end tag inside SVG that may close an HTML
+    element, <noscript> with scripting on or off), the pass goes on with one reading and notes the
+    other in `alternatives`; `plan()` reads those in secondary passes until they meet this one."""
+
     def __init__(
         self,
         html: str,
@@ -656,7 +679,9 @@ class _Pass:
         shadow: bool = False,
         analyze_only: bool = False,
         depth: int = 0,
-        stop_at: frozenset[int] = frozenset(),
+        state: _State = ((), False),
+        meet: dict[int, _State] | None = None,
+        skip: frozenset[int] = frozenset(),
     ) -> None:
         self.html = html
         self.ctx = ctx
@@ -667,28 +692,36 @@ class _Pass:
         self.base_seen = False
         self.granted = ctx.granted | live
         self.live = live
-        self.shadow = shadow
+        self.shadow = shadow  # a secondary reading: inserts only, no placeholders, no quotes
         self.analyze_only = analyze_only
         self.depth = depth
-        self.stop_at = stop_at
+        self.meet = meet  # the main reading's states: a secondary one stops where it meets them
+        self.skip = skip  # tags the main reading already made inert
         self.edits: list[tuple[int, int, str]] = []
+        self.edited: set[int] = set()
         self.blocked: list[Blocked] = []
         self.reported: list[Blocked] = []
         self.embeds: list[Embed] = []
         self.embed_count = 0
         self.needs = _Need()  # everything needed by the document (srcdoc analysis)
-        self.fstack: list[tuple[str, int, bool]] = []  # open SVG/MathML elements: name, kind, math
+        self.fstack: list[_Frame] = list(state[0])
+        self.in_select = state[1]
         self.template_depth = 0
         self.head_end = -1
         self.html_end = -1
         self.body_end = -1
         self.lang: str | None = None
         self.lang_seen = False
-        self.positions: list[int] = []
-        self.noscript_end = -1
-        self.shadow_starts: list[int] = []
+        self.states: dict[int, _State] = {}
+        self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         self.widgets = _WIDGET_HINT.search(html) is not None
+
+    def state(self) -> _State:
+        return (tuple(self.fstack), self.in_select)
+
+    def _other_reading(self, pos: int, fstack: list[_Frame] | None = None) -> None:
+        self.alternatives.append((pos, (tuple(self.fstack if fstack is None else fstack), self.in_select)))
 
     # -- the walk --------------------------------------------------------------------------------
 
@@ -696,38 +729,37 @@ class _Pass:
         html = self.html
         fstack = self.fstack
         html_re = _WIDGET_RE if self.widgets else _HTML_RE
-        positions = self.positions
-        stop_at = self.stop_at
+        states = self.states
+        meet = self.meet
         while True:
             if not fstack:
                 m = html_re.match(html, pos)
             elif fstack[-1][1] == _FOREIGN:
                 m = _FOREIGN_RE.match(html, pos)
+            elif fstack[-1][1] == _HTML_ELEMENT:
+                m = _NESTED_RE.match(html, pos)
             else:
                 m = _POINT_RE.match(html, pos)
             if m is None or m.group(5) is not None:  # the rest is text, or inside a comment or tag
-                if self.noscript_end >= 0:
-                    self.shadow_starts.append(self.noscript_end)
-                    self.noscript_end = -1
                 return
             start = m.start(1)
-            if stop_at and start in stop_at:
-                return
-            positions.append(start)
+            state = (tuple(fstack), self.in_select)
+            if meet is not None and meet.get(start) == state:
+                return  # this reading has met the main one
+            states[start] = state
             pos = end = m.end()
             name = _lower(m.group(3))
-            is_end = m.group(2) is not None
-            if self.noscript_end >= 0 and start >= self.noscript_end:
-                if not (start == self.noscript_end and is_end and name == "noscript"):
-                    self.shadow_starts.append(self.noscript_end)
-                self.noscript_end = -1
-            if is_end:
+            if m.group(2) is not None:  # an end tag
+                if name == "select":
+                    self.in_select = False
                 if fstack:
-                    self._foreign_end(name)
+                    self._foreign_end(name, end)
                 elif name == "template":
                     self.template_depth = max(0, self.template_depth - 1)
                 elif name == "body" and not self.template_depth:
                     self.body_end = start
+                elif name == "select":
+                    self.in_select = False
                 elif name in ("video", "audio") and start >= self.media_live_until:
                     self.media_live_until = -1
                 continue
@@ -759,19 +791,52 @@ class _Pass:
             last = found
         return last is None or last.end() < end - 1 or last.group(4) is None
 
-    def _foreign_end(self, name: str) -> None:
+    def _foreign_end(self, name: str, end: int) -> None:
         fstack = self.fstack
-        if name in ("br", "p"):
-            while fstack and fstack[-1][1] == _FOREIGN:
-                fstack.pop()
+        if fstack[-1][1] == _HTML_ELEMENT:
+            if self._in_body_end(name) is None:
+                # Ignored while an HTML element is the current node. Implied end tags (a <p> that a
+                # <div> closed) can make us think one is open when none is: read it as a foreign end too.
+                for i in range(len(fstack) - 1, -1, -1):
+                    if fstack[i][1] != _HTML_ELEMENT and fstack[i][0] == name:
+                        self._other_reading(end, fstack[:i])
+                        break
             return
         for i in range(len(fstack) - 1, -1, -1):
-            if fstack[i][0] == name:
+            frame = fstack[i]
+            if frame[1] == _HTML_ELEMENT:  # the walk reached an HTML element: the in-body rules
+                self._in_body_end(name)
+                return
+            if frame[0] == name:
                 del fstack[i:]
                 return
-        if name in _HTML_CLOSERS:  # closes an HTML element around the foreign content
-            while fstack and fstack[-1][1] == _FOREIGN:
-                fstack.pop()
+        if fstack[-1][1] != _FOREIGN:
+            return
+        # "</p>" and "</br>" leave foreign content in today's HTML standard, not in older parsers;
+        # another end tag closes the SVG when an HTML element of that name is open around it: both
+        # readings are followed.
+        before = list(fstack)
+        while fstack and fstack[-1][1] == _FOREIGN:
+            fstack.pop()
+        if name in ("p", "br") or name in _HTML_CLOSERS:
+            self._other_reading(end, before)
+        else:
+            self._other_reading(end)
+            fstack[:] = before
+
+    def _in_body_end(self, name: str) -> bool | None:
+        """An end tag under the in-body rules, as far as our frames go: True when it closed an HTML
+        element opened inside foreign content, None when an integration point stops it."""
+        fstack = self.fstack
+        for i in range(len(fstack) - 1, -1, -1):
+            frame = fstack[i]
+            if frame[1] == _HTML_ELEMENT:
+                if frame[0] == name:
+                    del fstack[i:]
+                    return True
+            elif frame[1] != _FOREIGN:
+                return None  # foreignObject, desc, title, mi...: special, the walk stops
+        return None
 
     def _foreign_start(self, m: re.Match[str], name: str, start: int, end: int) -> None:
         attrs = self._attrs_of(m)
@@ -793,6 +858,19 @@ class _Pass:
     def _html_start(self, m: re.Match[str], name: str, start: int, end: int) -> int:
         """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
         html = self.html
+        if self.in_select:
+            if name in ("input", "keygen", "textarea", "select"):
+                self.in_select = False  # these close the <select> (in parsers with a select mode)
+                for i in range(len(self.fstack) - 1, -1, -1):
+                    if self.fstack[i] == ("select", _HTML_ELEMENT, False):
+                        del self.fstack[i:]
+                        break
+                if name == "select":
+                    return end
+            elif name in _SELECT_IGNORES:
+                # inside <select>, older parsers ignore these tags (their content is markup); today's
+                # Chrome parses them as in the body
+                self._other_reading(end)
         if name in _RAW_TEXT:
             close = self._raw_end(name, end)
             content_end = close if close >= 0 else len(html)
@@ -808,6 +886,8 @@ class _Pass:
             return -1 if rest is None else rest.end()
         if name in _FETCHERS or name in _WIDGET_TAGS:
             self._element(m, name, start, end)
+            if self.fstack and name not in _VOID:
+                self.fstack.append((name, _HTML_ELEMENT, False))
             return end
         if name in ("svg", "math"):
             self._element(m, name, start, end)
@@ -818,10 +898,12 @@ class _Pass:
             return -1
         top_level = not self.template_depth and not self.fstack
         if name == "noscript":
-            if self.noscript_end < 0 and not self.shadow:
-                found = _RAW_END["noscript"].search(html, end)
-                if found is not None:
-                    self.noscript_end = found.start()
+            # with scripting on, the element is raw text up to the first "</noscript"
+            found = _RAW_END["noscript"].search(html, end)
+            if found is not None:
+                self._other_reading(found.start())
+        elif name == "select":
+            self.in_select = True
         elif name == "template":
             self.template_depth += 1
         elif name == "base":
@@ -839,6 +921,8 @@ class _Pass:
             lang = self._attrs_of(m).get("lang")
             self.lang = lang.strip() if lang is not None else None
         self._element(m, name, start, end)
+        if self.fstack and name not in _VOID:
+            self.fstack.append((name, _HTML_ELEMENT, False))
         return end
 
     def _raw_end(self, name: str, pos: int) -> int:
@@ -890,7 +974,7 @@ class _Pass:
 
     # -- classification --------------------------------------------------------------------------
 
-    def _check(self, need: _Need, raw: str, kind: str, embed: bool = False) -> None:
+    def _check(self, need: _Need, raw: str, kind: str, embed: bool = False) -> bool:
         """Add what loading `raw` would need (nothing for a first-party or granted URL). An embed's
         number must not depend on "load once", so embeds are judged on the grants alone."""
         base = self.base
@@ -904,15 +988,16 @@ class _Pass:
             memo[key] = hit
         services, absolute = hit
         if services is None:
-            return
+            return False
         if services:
             granted = self.ctx.granted if embed else self.granted
             if any(s.id in granted for s in services):
-                return
+                return False
         elif not self.prep.strict:
             self.reported.append(Blocked(kind, absolute, (), "undeclared third party (report mode)"))
-            return
+            return False
         need.add(services, absolute, kind)
+        return True
 
     def _classify_url(self, raw: str) -> tuple[tuple[Service, ...] | None, str]:
         """(None: first party or no request; (): undeclared third party; the services), absolute URL."""
@@ -934,20 +1019,19 @@ class _Pass:
         value = attrs.get(name)
         if value is None:
             return False
-        before = len(need.services), need.undeclared
         embed = kind in _EMBED_TAGS
         if name in ("srcset", "imagesrcset"):
-            for url in _srcset_urls(value):
-                self._check(need, url, kind, embed)
+            urls = _srcset_urls(value)
         elif name == "style":
-            for url in css_urls(value):
-                self._check(need, url, kind, embed)
+            urls = css_urls(value)
         elif name == "attributionsrc":
-            for url in value.split():
-                self._check(need, url, kind, embed)
+            urls = value.split()
         else:
-            self._check(need, value, kind, embed)
-        return (len(need.services), need.undeclared) != before
+            urls = [value]
+        blocked = False
+        for url in urls:
+            blocked = self._check(need, url, kind, embed) or blocked
+        return blocked
 
     # -- elements --------------------------------------------------------------------------------
 
@@ -997,10 +1081,7 @@ class _Pass:
             equiv = attrs.get("http-equiv")
             if equiv is not None and _lower(equiv.strip()) == "refresh":
                 url = _refresh_url(attrs.get("content") or "")
-                before = (len(need.services), need.undeclared)
-                if url:
-                    self._check(need, url, "meta-refresh")
-                if (len(need.services), need.undeclared) != before:
+                if url and self._check(need, url, "meta-refresh"):
                     renamed.append("http-equiv")
         elif widget:
             self._widget(m, name, attrs, start, end, need, renamed)
@@ -1196,17 +1277,15 @@ class _Pass:
                     renamed.append(attr)
             elif attr == "src" or (attr in ("to", "from", "by", "values") and name in ("set", "animate")):
                 value = decode_attribute(raw)
-                before = (len(need.services), need.undeclared)
-                for url in value.split(";") if attr == "values" else (value,):
-                    self._check(need, url, name)
-                if (len(need.services), need.undeclared) != before:
+                hits = [
+                    self._check(need, u, name) for u in (value.split(";") if attr == "values" else [value])
+                ]
+                if any(hits):
                     renamed.append(attr)
-            elif "url(" in raw.lower() or "&" in raw:
-                before = (len(need.services), need.undeclared)
-                for url in css_urls(decode_attribute(raw)):
-                    self._check(need, url, name)
-                if (len(need.services), need.undeclared) != before:
-                    renamed.append(attr)
+            elif ("url(" in raw.lower() or "&" in raw) and any(
+                [self._check(need, u, name) for u in css_urls(decode_attribute(raw))]
+            ):
+                renamed.append(attr)
         text_plain = False
         kind = attrs.get("type")
         if name == "style" and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
@@ -1234,6 +1313,9 @@ class _Pass:
         *,
         text_plain: bool = False,
     ) -> None:
+        if start in self.skip:
+            return  # the main reading made this very tag inert already
+        self.edited.add(start)
         ids = tuple(s.id for s in need.services)
         needs = self.needs
         for s in need.services:
@@ -1253,9 +1335,8 @@ class _Pass:
         edits = self.edits
         marker = need.marker()
         if self.shadow:  # inside what another reading takes for an attribute value: no quotes
-            added = " data-gk=" + marker.replace(" ", "&#32;")
-            if text_plain:
-                added += " type=text/plain"
+            # (the trailing space ends the unquoted value before a "/" or a name that follows)
+            added = " data-gk=" + marker.replace(" ", "&#32;") + (" type=text/plain " if text_plain else " ")
         else:
             added = ' data-gk="' + marker + '"'
             if text_plain:
@@ -1338,23 +1419,8 @@ def plan(html: str, ctx: PageContext) -> Plan:
     main.run()
     edits = main.edits
     blocked = main.blocked
-    if main.shadow_starts:
-        # A <noscript> whose first "</noscript" sits inside a tag or comment when its content is read
-        # as markup: with scripting on, the element ends there and what follows is markup. Read that
-        # stretch the second way too, until both readings meet again.
-        stop = frozenset(main.positions)
-        done = {(p, t) for p, _, t in edits}
-        for start in dict.fromkeys(main.shadow_starts):
-            other = _Pass(
-                html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
-                stop_at=stop - {start},
-            )  # fmt: skip
-            other.run(start)
-            for e in other.edits:
-                if (e[0], e[2]) not in done:
-                    done.add((e[0], e[2]))
-                    edits.append(e)
-            blocked.extend(other.blocked)
+    if main.alternatives:
+        _other_readings(main, html, ctx, prep, site_host, live)
     if ctx.snippets is not None and "data-gk-snippet" not in html:
         head, body = ctx.snippets(main.lang)
         at = main.head_end if main.head_end >= 0 else main.html_end
@@ -1370,3 +1436,33 @@ def plan(html: str, ctx: PageContext) -> Plan:
         tuple(main.reported),
         tuple(main.embeds),
     )
+
+
+_MAX_READINGS: Final = 64
+
+
+def _other_readings(
+    main: _Pass, html: str, ctx: PageContext, prep: _Prepared, site_host: str, live: frozenset[str]
+) -> None:
+    """Read the stretches where the tree builder's state is in doubt the other way too, until that
+    reading meets the main one (same token, same state); what it finds is made inert as well."""
+    done: set[tuple[int, _State]] = set()
+    work = list(main.alternatives)
+    skip = frozenset(main.edited)
+    inserted = {(pos, text) for pos, _, text in main.edits}
+    while work and len(done) < _MAX_READINGS:
+        pos, state = work.pop(0)
+        if (pos, state) in done or main.states.get(pos) == state:
+            continue
+        done.add((pos, state))
+        other = _Pass(
+            html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
+            state=state, meet=main.states, skip=skip,
+        )  # fmt: skip
+        other.run(pos)
+        for e in other.edits:
+            if (e[0], e[2]) not in inserted:
+                inserted.add((e[0], e[2]))
+                main.edits.append(e)
+        main.blocked.extend(other.blocked)
+        work.extend(other.alternatives)

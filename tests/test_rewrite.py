@@ -363,3 +363,54 @@ def test_snippets_once() -> None:
         check(bare, c)
         == "<!doctype html><script data-gk-snippet>/*None*/</script><p>x</p><div data-gk-snippet>banner</div>"
     )
+
+
+# -- where the tree builder's state decides what is markup (each was a miss once, or could be) -----
+
+E = "//cdn.stranger.example/x.png"
+PARSER_STATES = [
+    f"<select><xmp></select><img src={E}>",
+    f"<select><style></select><img src={E}>",
+    f"<select><textarea></select><img src={E}>",
+    f"<select><iframe></select><img src={E}>",
+    f"<select><noembed></select><img src={E}>",
+    f"<select><script></select><img src={E}>",
+    f"<svg><p><style><img src={E}></style>",
+    f"<svg></p><style><img src={E}></style>",
+    f"<svg><g></div><style><img src={E}></style>",
+    f"<div><svg></div><style><img src={E}></style>",
+    f"<math><mtext><style><img src={E}></style></mtext></math>",
+    f"<math><mi><svg><style><img src={E}></style></svg></mi></math>",
+    f"<svg><foreignObject><div></foreignObject><style><img src={E}></style>",
+    f"<svg><desc><svg><style><![CDATA[</style><img src={E}>]]></style></svg></desc></svg>",
+    f"<svg><desc><p>x<svg><g><img src=/x.png></g></svg></desc><title><img src={E}></title></svg>",
+    f"<table><style><img src={E}></style></table>",
+    f"<template><xmp></template><img src={E}>",
+    f"<svg><title><style></title><img src={E}></style></svg>",
+    f"<math><annotation-xml encoding=text/html><style><img src={E}></style></annotation-xml></math>",
+    f"<svg><font color=red><style><img src={E}></style></svg>",
+    f"<svg><font><style><img src={E}></style></svg>",
+    f"<noscript><style></noscript><img src={E}></style></noscript>",
+    f"<head><noscript><style></noscript><img src={E}></style></noscript>",
+    f'<noscript><p title="</noscript><img src={E}>"></p></noscript>',
+    f"<p><svg><![CDATA[</svg><img src={E}>]]>",
+    f"<iframe><svg></iframe><img src={E}>",
+    f"<textarea><!--</textarea><img src={E}>-->",
+    f"<script><!--<script></script><img src={E}>--></script><img src={E}>",
+    f"<a <img src={E}>",
+    f"<a title=x<img src={E}>",
+    f"<image src={E}>",
+    f"<svg><animate attributeName=href values={E} /><image/></svg>",
+    f"<input type=IMAGE src={E}>",
+    f'<svg><desc><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"><select><textarea></textarea>x</desc>'
+    f'<title><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"></title></svg>',
+]
+
+
+@pytest.mark.parametrize("html", PARSER_STATES)
+def test_parser_states(html: str) -> None:
+    from corpus.html5_leaks import leaks
+
+    out = check(html, ctx())
+    for scripting in (False, True):
+        assert leaks(out, REGISTRY, frozenset(), PAGE_URL, scripting=scripting) == [], out

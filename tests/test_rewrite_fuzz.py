@@ -1,0 +1,92 @@
+"""Fuzzing the rewriter: it never raises, is idempotent, only inserts, and leaves nothing live that
+html5lib (the browser's parsing algorithm) would fetch from a third party that is not granted."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from corpus.generate import PAGE_URL, documents
+from corpus.html5_leaks import leaks
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gatekeeper.registry import Registry, load_registry
+from gatekeeper.rewrite import Embed, PageContext, plan, rewrite
+
+REGISTRY = load_registry()
+REPORT = Registry(REGISTRY.services, strict=False)
+EXAMPLES = int(os.environ.get("GK_FUZZ_EXAMPLES", "300"))
+
+
+def placeholder(embed: Embed, lang: str | None) -> str:
+    return f'<div class="gk-ph" data-gk-ph="{embed.index}"><p>{embed.services[0].name}</p></div>'
+
+
+def snippets(lang: str | None) -> tuple[str, str]:
+    return ("<script data-gk-snippet>window.x=1</script>", "<div data-gk-snippet>banner</div>")
+
+
+def context(granted: frozenset[str] = frozenset(), registry: Registry = REGISTRY) -> PageContext:
+    return PageContext(registry, granted, PAGE_URL, snippets=snippets, placeholder=placeholder)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    documents(),
+    st.sampled_from([frozenset(), frozenset({"youtube"}), frozenset({"google-analytics", "facebook"})]),
+)
+def test_nothing_leaks(doc: str, granted: frozenset[str]) -> None:
+    c = context(granted)
+    out = rewrite(doc, c)
+    assert out.error is None
+    again = rewrite(out.html, c)
+    assert again.html == out.html, "not idempotent"
+    for scripting in (False, True):
+        found = leaks(out.html, REGISTRY, granted, PAGE_URL, scripting=scripting)
+        assert not found, (scripting, found, out.html)
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None)
+@given(documents())
+def test_only_insertions_inside_elements(doc: str) -> None:
+    p = plan(doc, context())
+    assert p.apply(doc).replace("", "") is not None
+    for pos, text in p.inserts:
+        assert 0 <= pos <= len(doc)
+        assert text.startswith(
+            (" data-gk", "data-gk-", '<div class="gk-ph"', "<script data-gk-snippet", "<div data-gk-snippet")
+        ), text
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
+def test_never_raises_on_any_text(text: str) -> None:
+    for c in (context(), context(registry=REPORT)):
+        out = rewrite(text, c)
+        assert out.error is None, out.error
+        assert rewrite(out.html, c).html == out.html
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "<",
+        "<a",
+        "<!--",
+        "<![CDATA[",
+        "<svg><",
+        "<script>",
+        "<a b='",
+        '<a b="',
+        "<!",
+        "</",
+        "<?",
+        "&#",
+        "<x y=",
+        "\x00<img src=//a.example/\x00>",
+    ],
+)
+def test_truncated_inputs(junk: str) -> None:
+    out = rewrite(junk, context())
+    assert out.error is None and rewrite(out.html, context()).html == out.html
