@@ -93,6 +93,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_details": "About the information sent",
         "once": "Load once",
         "always": "Always allow {name}",
+        "always_short": "Always allow",
+        "details_short": "Details",
         "page_intro": "This site uses cookies only to make it easier to use; they hold no personal "
         "information. Only with your permission does it use the services below, which send "
         "information about your visit to the recipients named here. This page is generated from "
@@ -150,6 +152,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_details": "外部送信について",
         "once": "今回のみ表示する",
         "always": "{name}を常に許可する",
+        "always_short": "常に許可する",
+        "details_short": "詳細",
         "page_intro": "本サイトでは、サイトを使いやすくするためにのみCookieを使用しており、Cookieに"
         "個人を特定する情報は含まれていません。皆様の同意をいただいた場合に限り、次の外部サービスを"
         "利用し、閲覧に関する情報を以下の送信先に送信します。このページはサイトの設定から自動的に"
@@ -355,6 +359,15 @@ def _placeholder_size(embed: Embed, kind: str) -> str:
     if height:
         return f"width:100%;height:{height}"
     return f"width:100%;aspect-ratio:{ratio}"
+
+
+def _is_small(embed: Embed) -> bool:
+    """Button-sized (a like or share button in a frame): no room for more than a line."""
+    width, height = _css_length(embed.width), _css_length(embed.height)
+    return bool(
+        (height and height.endswith("px") and float(height[:-2]) < 150)
+        or (width and width.endswith("px") and float(width[:-2]) < 260)
+    )
 
 
 def _lifetime(days: float | None, t: Mapping[str, str]) -> str:
@@ -596,6 +609,7 @@ class Pages:
             index=embed.index,
             size=_placeholder_size(embed, first.placeholder.value),
             inline=embed.tag.lower() in _INLINE_TAGS,
+            small=_is_small(embed),
             service=self._service_view(first, ConsentState(), frozenset(), lang),
             services=[s.id for s in services],
             next=f"{_NEXT}#gk-ph-{embed.index}",

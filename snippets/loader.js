@@ -106,7 +106,11 @@
       if (i.type == "checkbox") i.checked = !!s.services[i.value];
     });
     all("[data-gk-decided]").forEach(function (r) { r.setAttribute("data-gk-decided", "1"); });
-    if (b && b.open) close(b);
+    if (b && b.open) {
+      // reopened later, it shows the choice just made, as a server-rendered page would
+      all("details", b).forEach(function (x) { x.open = true; });
+      close(b);
+    }
     d.dispatchEvent(new CustomEvent("gatekeeper:consent", { detail: s }));
     // the page's CSP was built for what was granted when it was served, and a page cannot widen
     // its own CSP; withdrawing has to take live elements away: both need a fresh page

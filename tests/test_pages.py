@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -117,8 +118,10 @@ class Inputs(HTMLParser):
     ("lang", "texts"),
     [
         ("en", ["Accept all", "Reject all", "Settings", "Save choices", "Privacy settings"]),
-        ("ja", ["すべて同意する", "すべて拒否する", "詳細設定", "選択した内容を保存する",
-                "プライバシー設定"]),
+        (
+            "ja",
+            ["すべて同意する", "すべて拒否する", "詳細設定", "選択した内容を保存する", "プライバシー設定"],
+        ),
     ],
 )
 def test_banner_in_both_languages(pages: Pages, lang: str, texts: list[str]) -> None:
@@ -202,34 +205,36 @@ def test_next_path_is_escaped_and_cached_renders_do_not_mix_pages(pages: Pages) 
 def test_snippets_are_cached(pages: Pages) -> None:
     state = decided(Category.ANALYTICS)
     first = pages.snippets(state, "en", "/cached", frozenset({"google-analytics"}))
-    again = pages.snippets(
-        decided(Category.ANALYTICS), "en", "/cached", frozenset({"google-analytics"})
-    )
+    again = pages.snippets(decided(Category.ANALYTICS), "en", "/cached", frozenset({"google-analytics"}))
     assert again is first
     other_visitor = ConsentState(True, frozenset({Category.ANALYTICS}), frozenset(), frozenset(), "v", 99)
     assert pages.snippets(other_visitor, "en", "/cached", frozenset({"google-analytics"})) is first
 
 
 def test_rendering_cost(pages: Pages, registry: Registry) -> None:
-    """Printed for the report; the bounds are loose so a slow CI machine passes."""
+    """Printed for the report; best of several rounds, with loose bounds, so a busy machine passes."""
     granted = frozenset({"youtube"})
     state = decided(Category.MEDIA)
-    n = 2000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        pages.snippets(state, "en", "/hit", granted)
-    hit = (time.perf_counter() - t0) / n
-    t0 = time.perf_counter()
-    for i in range(200):
-        pages.snippets(state, "en", f"/new-path-{i}", granted)
-    new_path = (time.perf_counter() - t0) / 200
+
+    def best(run: Callable[[int], object], n: int, rounds: int = 5) -> float:
+        times = []
+        for r in range(rounds):
+            t0 = time.perf_counter()
+            for i in range(n):
+                run(r * n + i)
+            times.append((time.perf_counter() - t0) / n)
+        return min(times)
+
+    hit = best(lambda i: pages.snippets(state, "en", "/hit", granted), 1000)
+    new_path = best(lambda i: pages.snippets(state, "en", f"/new-path-{i}", granted), 100)
     fresh = Pages(registry)
-    t0 = time.perf_counter()
-    for i in range(20):
+
+    def miss(i: int) -> object:
         fresh._snippet_bases.data.clear()
-        fresh.snippets(state, "ja", f"/miss-{i}", granted)
-    miss = (time.perf_counter() - t0) / 20
-    print(f"\nsnippets: hit {hit * 1e6:.1f} µs, new path {new_path * 1e6:.1f} µs, miss {miss * 1e6:.0f} µs")
+        return fresh.snippets(state, "ja", f"/miss-{i}", granted)
+
+    cold = best(miss, 10)
+    print(f"\nsnippets: hit {hit * 1e6:.1f} µs, new path {new_path * 1e6:.1f} µs, miss {cold * 1e6:.0f} µs")
     assert hit < 50e-6
     assert new_path < 200e-6
 
@@ -371,6 +376,21 @@ def test_placeholder_names_the_service_and_offers_both_forms(pages: Pages) -> No
 def test_placeholder_takes_the_embed_size(pages: Pages, width: object, height: object, style: str) -> None:
     html = pages.placeholder(Embed(0, "iframe", "u", width, height, ("youtube",)), "en", "/")  # type: ignore[arg-type]
     assert f'style="{style}"' in html
+
+
+@pytest.mark.parametrize(("width", "height", "small"), [
+    (120, 28, True), ("100", "20", True), (560, 100, True), (200, 300, True),
+    (560, 315, False), ("100%", "20", True), ("100%", None, False), (None, None, False),
+])  # fmt: skip
+def test_a_button_sized_embed_gets_a_one_line_placeholder(
+    pages: Pages, width: object, height: object, small: bool
+) -> None:
+    html = pages.placeholder(Embed(0, "iframe", "u", width, height, ("meta-pixel",)), "en", "/")  # type: ignore[arg-type]
+    assert ("gk-ph-s" in html) is small
+    parsed = Inputs(html)
+    assert [b["value"] for b in parsed.buttons] == ["once", "allow"]
+    assert "Meta Pixel" in html and "Meta Platforms, Inc." in html and "/_gatekeeper/disclosure" in html
+    assert ("Loading it sends information" in html) is not small
 
 
 def test_placeholder_for_an_unknown_service_is_empty(pages: Pages) -> None:

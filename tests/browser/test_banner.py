@@ -170,7 +170,8 @@ def test_accept_and_reject_have_equal_prominence(serve, stub, browser_context, l
     props = ["backgroundColor", "color", "fontSize", "fontWeight", "padding", "border", "borderRadius"]
     style = "(e, p) => p.map(k => getComputedStyle(e)[k])"
     assert page.locator(ACCEPT).evaluate(style, props) == page.locator(REJECT).evaluate(style, props)
-    assert page.locator(ACCEPT).evaluate("e => getComputedStyle(e).fontSize") == "16px"
+    size = page.locator(ACCEPT).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size == (16 if viewport["width"] > 640 else 14)  # the site's 30px buttons do not leak in
 
 
 def contrast(page: Any, selector: str) -> list[tuple[str, float]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from test_banner import CONTRAST, active
-from test_loader import EMBEDS, PREFIX, Site, ours, state_of
+from test_loader import EMBEDS, PREFIX, Embed, Site, ours, state_of
 
 
 def test_placeholders_take_the_embeds_size(serve, stub, page):
@@ -70,3 +70,18 @@ def test_a_small_embed_keeps_its_size_and_its_buttons(serve, stub, page):
     assert (box["width"], box["height"]) == (220, 140)  # it scrolls inside, it does not grow
     page.locator("#gk-ph-0 button[value=once]").click()  # scrolled into view and still works
     stub.wait_for("www.youtube.com", "/embed/one")
+
+
+def test_a_button_sized_embed_gets_a_one_line_placeholder(serve, stub, page):
+    site = Site(csp="off")
+    base = serve(site, lifespan="off")
+    page.goto(base + "/")
+    small = Embed(7, "iframe", "https://www.youtube.com/embed/tiny", 240, 40, ("youtube",))
+    html = site.pages.placeholder(small, "en", "/")
+    page.evaluate("html => document.body.insertAdjacentHTML('afterbegin', html)", html)
+    box = page.locator("#gk-ph-7").bounding_box()
+    assert (box["width"], box["height"]) == (240, 40)
+    for button in ("once", "allow"):
+        b = page.locator(f"#gk-ph-7 button[value={button}]").bounding_box()
+        assert box["x"] <= b["x"] and b["x"] + b["width"] <= box["x"] + box["width"] + 1
+    assert min(r for _, r in page.locator("#gk-ph-7").evaluate(CONTRAST)) >= 4.5
