@@ -30,7 +30,11 @@ __all__ = ["LANGUAGES", "Pages", "build_static", "consent_mode_defaults", "snipp
 
 LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
-_CACHE_SIZE = 2048
+# A body snippet is 5-15 KB (the settings list every service): 256 pages' worth is a few MB. A path
+# not in the cache costs one str.replace on its consent state's render (microseconds), not a render.
+_PAGES_CACHED = 256
+_STATES_CACHED = 256
+_PLACEHOLDERS_CACHED = 1024
 _ALL_TYPES = tuple(t for c in Category for t in CONSENT_MODE_TYPES[c])
 _INLINE_TAGS = frozenset({"iframe", "video", "audio", "img", "object", "embed", "picture"})
 _SHARING_TYPES = ("ad_user_data", "ad_personalization")  # what Global Privacy Control opts out of
@@ -447,9 +451,9 @@ class Pages:
         self.loader_url = f"{prefix}static/{names['js']}"
         self.stylesheet_url = f"{prefix}static/{names['css']}"
         self._sale_share = " ".join(s.id for s in registry.services if s.sale_share)
-        self._snippets: _LRU[Hashable, tuple[str, str]] = _LRU(_CACHE_SIZE)
-        self._snippet_bases: _LRU[Hashable, tuple[str, str]] = _LRU(_CACHE_SIZE // 4)
-        self._placeholders: _LRU[Hashable, str] = _LRU(_CACHE_SIZE)
+        self._snippets: _LRU[Hashable, tuple[str, str]] = _LRU(_PAGES_CACHED)
+        self._snippet_bases: _LRU[Hashable, tuple[str, str]] = _LRU(_STATES_CACHED)
+        self._placeholders: _LRU[Hashable, str] = _LRU(_PLACEHOLDERS_CACHED)
         self._check_templates()
 
     def _check_templates(self) -> None:

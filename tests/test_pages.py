@@ -211,6 +211,17 @@ def test_snippets_are_cached(pages: Pages) -> None:
     assert pages.snippets(other_visitor, "en", "/cached", frozenset({"google-analytics"})) is first
 
 
+def test_caches_are_bounded(registry: Registry) -> None:
+    pages = Pages(registry)
+    for i in range(1000):
+        pages.snippets(ConsentState(), "en", f"/p{i}", frozenset())
+        pages.placeholder(Embed(i, "iframe", "u", 1, 1, ("youtube",)), "en", "/")
+    assert len(pages._snippets.data) <= 256 and len(pages._placeholders.data) <= 1024
+    assert pages.snippets(ConsentState(), "en", "/p999", frozenset()) is pages._snippets.get(
+        (ConsentState().key, "en", frozenset(), "/p999")
+    )
+
+
 def test_rendering_cost(pages: Pages, registry: Registry) -> None:
     """Printed for the report; best of several rounds, with loose bounds, so a busy machine passes."""
     granted = frozenset({"youtube"})
