@@ -56,19 +56,19 @@ class ConsentState:
 
     def service_granted(self, service_id: str, registry: Registry) -> bool:
         service = registry.by_id.get(service_id)
-        if service is None or not self.decided:
+        if service is None:
             return False
         if service.sale_share and self.gpc and service_id not in self.gpc_optin:
             return False
-        return service_id in self.services or service.category in self.categories
+        if service.category is Category.NECESSARY:  # always on, like the site's necessary cookies
+            return True
+        return self.decided and (service_id in self.services or service.category in self.categories)
 
     def derive(self, registry: Registry) -> ConsentState:
         """The same state with `granted` worked out against the registry."""
         return dataclasses.replace(self, granted=self.granted_services(registry))
 
     def granted_services(self, registry: Registry) -> frozenset[str]:
-        if not self.decided:
-            return frozenset()
         return frozenset(s.id for s in registry.services if self.service_granted(s.id, registry))
 
     @property
@@ -158,6 +158,7 @@ class ConsentCodec:
             signer_kwargs={"digest_method": hashlib.sha256},
         )
         self._others: dict[str, URLSafeTimedSerializer] = {}
+        self._undecided = {gpc: ConsentState(gpc=gpc).derive(registry) for gpc in (False, True)}
         worst = ConsentState(
             True,
             frozenset(registry.categories),
@@ -183,10 +184,10 @@ class ConsentCodec:
             state = self.loads(value, gpc=gpc)
             if state.decided and (best is None or (state.decided_at or 0) > (best.decided_at or 0)):
                 best = state
-        return best if best is not None else ConsentState(gpc=gpc)
+        return best if best is not None else self._undecided[gpc]
 
     def loads(self, value: str, *, gpc: bool = False) -> ConsentState:
-        undecided = ConsentState(gpc=gpc)
+        undecided = self._undecided[gpc]
         if len(value) > COOKIE_LIMIT:
             log.debug("consent cookie ignored: %d bytes, over the limit", len(value))
             return undecided

@@ -350,6 +350,7 @@ class Endpoints:
         except (ValueError, RecursionError):
             return Response(status_code=400)
         reports = data if isinstance(data, list) else [data]
+        state: ConsentState = scope["gatekeeper"]
         for report in reports:
             if not isinstance(report, dict):
                 continue
@@ -360,8 +361,11 @@ class Endpoints:
             directive = str(body_.get("violated-directive") or body_.get("effectiveDirective") or "")
             try:
                 host = urlsplit(blocked).netloc or blocked
+                services = self.registry.services_for_url(blocked)
             except ValueError:  # "http://[x": report it as written
-                host = blocked
+                host, services = blocked, ()
+            if any(s.id in state.granted for s in services):
+                continue  # allowed by now: the loader turned it on in place under a report-only CSP
             log_once(
                 log,
                 ("csp", directive[:40], host),

@@ -86,7 +86,13 @@ class Gatekeeper:
         self.max_body_bytes = max_body_bytes
         self.https = https
         self.codec = ConsentCodec(secret_keys, registry, lifetime_days=consent_days)
-        self.pages = Pages(registry, prefix=prefix, template_dir=templates, csp_enforced=csp == "enforce")
+        self.pages = Pages(
+            registry,
+            prefix=prefix,
+            template_dir=templates,
+            csp_enforced=csp == "enforce",
+            consent_cookie=(self.codec.cookie_name, consent_days),
+        )
         self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
         self.csp_header = {
             "enforce": "content-security-policy",

@@ -129,11 +129,11 @@ class HostPattern:
         return (1 if self.path else 0, self.host.count(".") + (0 if self.subdomains_only else 1))
 
     def csp_sources(self) -> tuple[str, ...]:
-        """Scheme-less CSP host sources: they match https (and http on an http page)."""
-        path = self.path + "/" if self.path else ""
-        if self.subdomains_only:
-            return (f"*.{self.host}{path}",)
-        return (f"{self.host}{path}", f"*.{self.host}{path}")
+        """Scheme-less CSP host sources: they match https (and http on an http page). A CSP path
+        without a final "/" matches exactly that path, one with it everything below: give both."""
+        paths = (self.path, self.path + "/") if self.path else ("",)
+        hosts = (f"*.{self.host}",) if self.subdomains_only else (self.host, f"*.{self.host}")
+        return tuple(h + p for h in hosts for p in paths)
 
     def __str__(self) -> str:
         return ("*." if self.subdomains_only else "") + self.host + self.path

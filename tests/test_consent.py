@@ -239,3 +239,10 @@ def test_choices(registry):
 def test_cookie_values():
     assert cookie_values('a=1; b="2"; a=3;c', "a") == ["1", "3"]
     assert cookie_values("", "a") == []
+
+
+def test_necessary_services_are_always_on():
+    necessary = {**PIXEL, "id": "payments", "category": "necessary", "sale_share": False}
+    reg = load_registry({"services": [{"id": "youtube"}, necessary]})
+    state = ConsentCodec(KEY, reg).read("", https=False, gpc=False)
+    assert not state.decided and state.granted == {"payments"}

@@ -99,3 +99,10 @@ def test_path_scoped_service_host():
         }
     )
     assert "www.maps.example/embed/" in sources(build_csp(reg, ("maps",), "example.jp"))
+
+
+def test_a_path_pattern_allows_that_path_and_below():
+    reg = load_registry({"services": [{"id": "meta-pixel"}]})
+    src = sources(build_csp(reg, ("meta-pixel",), "example.jp"))
+    assert "www.facebook.com/tr" in src and "www.facebook.com/tr/" in src  # /tr?id=1 and /tr/x
+    assert "www.facebook.com" not in src

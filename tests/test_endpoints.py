@@ -224,3 +224,22 @@ def test_csp_reports_are_accepted_and_logged_once(gk, caplog):
         )
         assert answer.status == 204
     assert sum("tracker.example" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_csp_reports_for_services_granted_by_now_are_not_warned_about(gk, caplog):
+    granted = consent_cookie(post(gk, b"choice=all", FORM))
+    report = {
+        "csp-report": {
+            "blocked-uri": "https://www.youtube.com/embed/late",
+            "violated-directive": "default-src",
+        }
+    }
+    answer = call(
+        gk,
+        "POST",
+        "/_gatekeeper/csp-report",
+        body=json.dumps(report).encode(),
+        headers=[("content-type", "application/csp-report"), ("cookie", granted)],
+    )
+    assert answer.status == 204
+    assert not any("www.youtube.com" in r.getMessage() for r in caplog.records)
