@@ -84,11 +84,12 @@ _VALUE: Final = r"""(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+|(?=>))""
 
 
 def _attrs(guard: str = "", value: str = _VALUE, quoted: str = r'"[^"]*+"') -> str:
-    # One attribute per iteration: separators, a name, "=" and a value (the common `="..."` first).
-    # A quoted value still open at the end of the page fails the tag, as the tokenizer drops it.
+    # One attribute per iteration: separators, a name, and "=" with a value (the common `="..."`
+    # first). After "=" a value must follow: one the caller's pattern refuses fails the tag (as does a
+    # quoted value left open to the end of the page, which the tokenizer drops).
     return (
         r"(?:[\t\n\f\r /]*+" + guard + r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
-        r"(?:=" + quoted + r"|[\t\n\f\r ]*+=[\t\n\f\r ]*+" + value + r")?+)*+[\t\n\f\r /]*+"
+        r"(?:=" + quoted + r"|[\t\n\f\r ]*+=[\t\n\f\r ]*+" + value + r"|(?![\t\n\f\r ]*+=)))*+[\t\n\f\r /]*+"
     )
 
 
@@ -129,9 +130,16 @@ _SAFE_STYLE_VALUE: Final = (
     '"' + _STYLE_SAFE.replace("QUOTE", '"') + '"|\'' + _STYLE_SAFE.replace("QUOTE", "'") + "'|"
     + _STYLE_SAFE.replace("QUOTE", r"\t\n\f\r >\"'") + r"(?=[\t\n\f\r >])"
 )  # fmt: skip
-_GUARD: Final = (
-    r"(?!(?=[bBaA])" + _alternation(("background", "attributionsrc")) + r"[\t\n\f\r />=]"
-    r"|[sS][tT][yY][lL][eE][\t\n\f\r ]*+=[\t\n\f\r ]*+(?!" + _SAFE_STYLE_VALUE + "))"
+_GUARD: Final = r"(?!(?=[sSbBaA])" + _alternation(_GENERIC_ATTRS) + r"[\t\n\f\r />=])"
+# The attributes of a boring HTML tag: a style attribute is read once, with its value checked as it
+# goes; no other attribute may be one that fetches on any element.
+_BORING_ATTRS: Final = (
+    r"(?:[\t\n\f\r /]*+(?:[sS][tT][yY][lL][eE](?=[\t\n\f\r />=])(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"
+    + _SAFE_STYLE_VALUE
+    + r")|(?![\t\n\f\r ]*+=))|"
+    + _GUARD
+    + r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
+    r'(?:="[^"]*+"|[\t\n\f\r ]*+=[\t\n\f\r ]*+' + _VALUE + r")?+))*+[\t\n\f\r /]*+"
 )
 
 _RAW_TEXT: Final = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
@@ -142,12 +150,14 @@ _FETCHERS: Final = frozenset(
 _STRUCTURE: Final = frozenset(
     {"noscript", "template", "svg", "math", "base", "head", "html", "plaintext", "select", "keygen"}
 )
-_SELECT_IGNORES: Final = frozenset({"xmp", "style", "iframe", "noembed", "noframes", "noscript", "plaintext"})
+_SELECT_IGNORES: Final = frozenset(
+    {"xmp", "style", "iframe", "noembed", "noframes", "noscript", "plaintext", "svg", "math"}
+)
 _HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
 _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio", "select"})
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
 _WIDGET_CLASS: Final = r"twitter-(?:tweet|timeline|video)|instagram-media|tiktok-embed|fb-(?:post|page|video)"
-_WIDGET_TAIL: Final = r"(?:tweet|timeline|video|media|embed|post|page)"
+_WIDGET_TAIL: Final = r"(?:t(?:weet|imeline)|video|media|embed|p(?:ost|age))"
 # a cheap first look for the class names above (a literal first character makes `re` fast)
 _WIDGET_RE_CLASS: Final = re.compile(_WIDGET_CLASS)
 _WIDGET_HINT: Final = re.compile("-" + _WIDGET_TAIL)
@@ -156,22 +166,6 @@ _WIDGET_HINT: Final = re.compile("-" + _WIDGET_TAIL)
 # Only a tag whose name is in lower case can be boring: a lower-case alternation is much cheaper for
 # `re` than a case-folded one, and the rare upper-case tag is looked at in Python.
 _LOWER_NAME: Final = r"(?=[a-z][^\t\n\f\r />A-Z]*+[\t\n\f\r />])"
-
-
-def _skip_html(widgets: bool) -> str:
-    starts = _alternation(_HTML_STARTS, fold=False) + _NAME_END
-    if widgets:  # a/div/blockquote only when a widget's class is in the tag
-        starts += (
-            "|" + _alternation(_WIDGET_TAGS, fold=False) + r"[\t\n\f\r /](?=[^>-]*+(?:-(?!" + _WIDGET_TAIL
-            + r")[^>-]*+)*+-" + _WIDGET_TAIL + ")"
-        )  # fmt: skip
-    boring_start = r"<" + _LOWER_NAME + "(?!" + starts + r")" + _TAG_NAME + _attrs(_GUARD) + ">"
-    ends = _alternation(_HTML_ENDS, fold=False) + _NAME_END
-    boring_end = r"</" + _LOWER_NAME + "(?!" + ends + r")" + _TAG_NAME + _attrs() + ">"
-    return (
-        r"(?:[^<]*+(?:" + boring_start + "|" + boring_end + "|" + _COMMENT
-        + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
-    )  # fmt: skip
 
 
 # Foreign content (SVG, MathML): the tree builder's rules, the part the tokenizer depends on.
@@ -200,7 +194,12 @@ _FOREIGN_GUARD: Final = (
 _NO_URL: Final = r"[uU](?![rR][lL]\()"
 _FOREIGN_VALUE: Final = (
     r"""(?:"(?:[^"uU&]++|""" + _NO_URL + r""")*+"|'(?:[^'uU&]++|""" + _NO_URL + r""")*+'"""
-    r"""|(?:[^\t\n\f\r >"'uU&]|""" + _NO_URL + r""")(?:[^\t\n\f\r >uU&]++|""" + _NO_URL + r""")*+|(?=>))"""
+    r"""|(?:[^\t\n\f\r >"'uU&]|"""
+    + _NO_URL
+    + r""")(?:[^\t\n\f\r >uU&]++|"""
+    + _NO_URL
+    + r""")*+(?=[\t\n\f\r >])"""
+    r"""|(?=>))"""
 )
 _FOREIGN_QUOTED: Final = r'"(?:[^"uU&]++|' + _NO_URL + r')*+"'
 _SKIP_FOREIGN: Final = (
@@ -209,6 +208,28 @@ _SKIP_FOREIGN: Final = (
     + r"|</(?!" + _alternation(_FOREIGN_NAMES | _HTML_CLOSERS | {"p", "br"}) + _NAME_END + ")"
     + _TAG_NAME + _attrs() + ">|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|"
     + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
+)  # fmt: skip
+# A boring <svg> (icons): only SVG tags that change nothing and fetch nothing, and no tag that would
+# change the tokenizer's state if the <svg> were ignored (as older parsers do inside <select>).
+_QUIET_SVG: Final = (
+    r"<[sS][vV][gG](?=[\t\n\f\r />])" + _attrs(_FOREIGN_GUARD, _FOREIGN_VALUE, _FOREIGN_QUOTED) + ">"
+    r"(?:[^<]*+(?:<(?!" + _alternation(_FOREIGN_NAMES | _HTML_STARTS | {"textarea", "input", "keygen"})
+    + _NAME_END + ")" + _TAG_NAME + _attrs(_FOREIGN_GUARD, _FOREIGN_VALUE, _FOREIGN_QUOTED) + ">"
+    + r"|</(?!" + _alternation(_FOREIGN_NAMES | _HTML_CLOSERS | {"p", "br"}) + _NAME_END + ")"
+    + _TAG_NAME + _attrs() + ">|" + _COMMENT + r"|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
+    + r"|<(?![a-zA-Z!/?])))*+[^<]*+</[sS][vV][gG](?=[\t\n\f\r />])" + _attrs() + ">"
+)  # fmt: skip
+# A fetching tag whose every value stays on the site (no scheme, no "//", no escapes): boring too,
+# as long as the base URL is the site's.
+_LOCAL_CHARS: Final = r"(?:[^QUOTE:\\&/]++|/(?![\t\n\r]*+[/\\]))*+"
+_LOCAL_VALUE: Final = (
+    '(?:"' + _LOCAL_CHARS.replace("QUOTE", '"') + '"|\'' + _LOCAL_CHARS.replace("QUOTE", "'") + "'|"
+    + r"(?:[^\t\n\f\r >\"':\\&/]|/(?![\t\n\r]*+[/\\]))" + _LOCAL_CHARS.replace("QUOTE", r"\t\n\f\r >")
+    + r"(?=[\t\n\f\r >])|(?=>))"
+)  # fmt: skip
+_LOCAL_FETCH: Final = (
+    "<" + _alternation(("img", "source", "link", "meta", "input"), fold=False) + "(?=[\t\n\f\r />])"
+    + _attrs(_GUARD, _LOCAL_VALUE, _LOCAL_VALUE) + ">"
 )  # fmt: skip
 _POINT_SKIP: Final = (  # inside an integration point every tag is looked at
     r"(?:[^<]*+(?:" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|" + _BOGUS
@@ -221,14 +242,32 @@ _NESTED_SKIP: Final = (  # inside an HTML element inside foreign content: every 
 # point (foreignObject, desc, title, annotation-xml for HTML), a MathML text integration point (mi,
 # mo, mn, ms, mtext), and an HTML element opened inside one of those
 _FOREIGN, _HTML_POINT, _TEXT_POINT, _HTML_ELEMENT = 0, 1, 2, 3
+
+
+def _skip_html(local: bool) -> str:
+    starts = _alternation(_HTML_STARTS, fold=False) + _NAME_END
+    boring_start = r"<" + _LOWER_NAME + "(?!" + starts + r")" + _TAG_NAME + _BORING_ATTRS + ">"
+    ends = _alternation(_HTML_ENDS, fold=False) + _NAME_END
+    boring_end = r"</" + _LOWER_NAME + "(?!" + ends + r")" + _TAG_NAME + _attrs() + ">"
+    return (
+        r"(?:[^<]*+(?:" + boring_start + "|" + boring_end + "|" + _COMMENT + "|" + _QUIET_SVG
+        + ("|" + _LOCAL_FETCH if local else "")
+        + r"|<!(?!--)[^>]*+>|" + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
+    )  # fmt: skip
+
+
 _VOID: Final = frozenset(
     {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
      "keygen", "link", "meta", "param", "source", "track", "wbr", "html", "head", "body", "frameset"}
 )  # fmt: skip
 
 _FLAGS: Final = re.ASCII | re.IGNORECASE
-_HTML_RE: Final = re.compile(_skip_html(False) + _TOKEN, re.ASCII)
-_WIDGET_RE: Final = re.compile(_skip_html(True) + _TOKEN, re.ASCII)
+_HTML_RE: Final = re.compile(_skip_html(True) + _TOKEN, re.ASCII)
+_HTML_RE_BASE: Final = re.compile(_skip_html(False) + _TOKEN, re.ASCII)  # under a third-party <base>
+_TOKEN_RE: Final = re.compile(_TOKEN, re.ASCII)
+_WIDGET_TAG_AT: Final = re.compile(
+    r"<(?:[aA]|[dD][iI][vV]|[bB][lL][oO][cC][kK][qQ][uU][oO][tT][eE])[\t\n\f\r /]"
+)
 _FOREIGN_RE: Final = re.compile(_SKIP_FOREIGN + _TOKEN, re.ASCII)
 _POINT_RE: Final = re.compile(_POINT_SKIP + _TOKEN, re.ASCII)
 _NESTED_RE: Final = re.compile(_NESTED_SKIP + _TOKEN, re.ASCII)
@@ -239,7 +278,8 @@ _ATTR_RE: Final = re.compile(
 )
 _END_TAG_REST: Final = re.compile(r"[^\t\n\f\r />]*+" + _attrs() + ">", _FLAGS)
 _RAW_END: dict[str, re.Pattern[str]] = {
-    name: re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS) for name in (*_RAW_TEXT, "noscript")
+    name: re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS)
+    for name in (*_RAW_TEXT, "noscript", "video", "audio")
 }
 _SCRIPT_STATES: Final = re.compile(r"<!--|</script[\t\n\f\r />]", _FLAGS)
 _SCRIPT_ESCAPED: Final = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", _FLAGS)
@@ -555,6 +595,7 @@ class _Prepared:
         self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
         self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
         self.urls: dict[tuple[str, str, str], tuple[tuple[Service, ...] | None, str]] = {}
+        self.tags: dict[tuple[object, ...], _Outcome] = {}
 
     def classify(self, site_host: str, host: str, path: str) -> tuple[Service, ...] | None:
         """None: first party; (): an undeclared third party; else the services the host belongs to."""
@@ -614,9 +655,9 @@ class _Need:
         if not services:
             self.undeclared = True
         else:
-            for s in services[:1]:  # any one of a URL's services allows it: name the first
-                if s not in self.services:
-                    self.services.append(s)
+            s = services[0]  # any one of a URL's services allows it: name the first
+            if not any(x is s for x in self.services):
+                self.services.append(s)
 
     def marker(self) -> str:
         ids = [s.id for s in self.services]
@@ -657,6 +698,35 @@ class _Attrs:
 _MAX_SRCDOC_DEPTH: Final = 4
 
 
+@dataclass(frozen=True, slots=True)
+class _Inert:
+    """How one tag is made inert, relative to its start: replayed wherever the same tag recurs."""
+
+    blocked: Blocked
+    services: tuple[Service, ...]
+    undeclared: bool
+    marker: str
+    text_plain: bool
+    hidden: bool  # the tag has `hidden` already
+    name_end: int
+    renames: tuple[int, ...]
+
+
+_NOTHING, _INERT, _COUNT = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a tag means, given its text and the pass's grants and base: memoized per registry."""
+
+    kind: int  # _NOTHING, _INERT, or _COUNT (an embed made inert by an earlier pass: keeps its number)
+    inert: _Inert | None = None
+    embed: tuple[str, str, str | None, str | None, tuple[Service, ...]] | None = None  # tag,url,w,h,svc
+    reported: tuple[Blocked, ...] = ()
+
+
+_NO_OUTCOME: Final = _Outcome(_NOTHING)
+_COUNT_OUTCOME: Final = _Outcome(_COUNT)
 _Frame = tuple[str, int, bool]  # an open SVG/MathML element: name, kind, in MathML
 _State = tuple[tuple[_Frame, ...], bool]  # what decides how the next token is read
 
@@ -715,7 +785,13 @@ class _Pass:
         self.states: dict[int, _State] = {}
         self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
-        self.widgets = _WIDGET_HINT.search(html) is not None
+        # tags that may be a vendor's post widget: the main walk checks each is a real tag
+        self.widget_at: list[int] = []
+        for hint in _WIDGET_HINT.finditer(html):
+            t = html.rfind("<", 0, hint.start())
+            if t >= 0 and _WIDGET_TAG_AT.match(html, t) and (not self.widget_at or self.widget_at[-1] != t):
+                self.widget_at.append(t)
+        self.widgets = bool(self.widget_at)
 
     def state(self) -> _State:
         return (tuple(self.fstack), self.in_select)
@@ -728,12 +804,24 @@ class _Pass:
     def run(self, pos: int = 0) -> None:
         html = self.html
         fstack = self.fstack
-        html_re = _WIDGET_RE if self.widgets else _HTML_RE
+        widget_at = self.widget_at
+        next_widget = 0
         states = self.states
         meet = self.meet
         while True:
             if not fstack:
-                m = html_re.match(html, pos)
+                html_re = _HTML_RE if self.base.first_party else _HTML_RE_BASE
+                while next_widget < len(widget_at) and widget_at[next_widget] < pos:
+                    next_widget += 1
+                if next_widget < len(widget_at):
+                    # walk up to the candidate: it is a real tag if the walk ends exactly there
+                    t = widget_at[next_widget]
+                    m = html_re.match(html, pos, t)
+                    if m is not None and m.group(5) is not None:
+                        next_widget += 1
+                        m = _TOKEN_RE.match(html, t) if m.end() == t else html_re.match(html, pos)
+                else:
+                    m = html_re.match(html, pos)
             elif fstack[-1][1] == _FOREIGN:
                 m = _FOREIGN_RE.match(html, pos)
             elif fstack[-1][1] == _HTML_ELEMENT:
@@ -1049,13 +1137,29 @@ class _Pass:
         widget = (
             self.widgets and name in _WIDGET_TAGS and _WIDGET_RE_CLASS.search(html, start, end) is not None
         )
-        if not widget:
-            if self.base.first_party and _MAYBE_EXTERNAL.search(html, start, end) is None:
-                return  # none of its URLs can leave the site
-            if name not in _FETCHERS and not _css_may_fetch(html[start:end]):
-                low = html[start:end].lower()
-                if "background" not in low and "attributionsrc" not in low:
-                    return  # a style attribute with no url() in it
+        if widget:
+            attrs = self._attrs_of(m)
+            need = _Need()
+            self._widget(m, name, attrs, start, end, need, self._generic(attrs, name, need))
+            return
+        if self.base.first_party and _MAYBE_EXTERNAL.search(html, start, end) is None:
+            return  # none of its URLs can leave the site
+        if name not in _FETCHERS and not _css_may_fetch(html[start:end]):
+            low = html[start:end].lower()
+            if "background" not in low and "attributionsrc" not in low:
+                return  # a style attribute with no url() in it
+        key = (
+            name,
+            html[start:end],
+            self.base.url,
+            self.site_host,
+            self.granted,
+            self.ctx.granted,
+            self.depth,
+        )
+        self._replay(self._memo(key, lambda: self._element_outcome(m, name, start)), name, start, end)
+
+    def _element_outcome(self, m: re.Match[str], name: str, start: int) -> _Outcome:
         attrs = self._attrs_of(m)
         need = _Need()
         first = attrs.first
@@ -1083,30 +1187,44 @@ class _Pass:
                 url = _refresh_url(attrs.get("content") or "")
                 if url and self._check(need, url, "meta-refresh"):
                     renamed.append("http-equiv")
-        elif widget:
-            self._widget(m, name, attrs, start, end, need, renamed)
-            return
         for attr in urls:
             if attr in first and self._check_attr(need, attrs, attr, name):
                 renamed.append(attr)
         if not renamed:
-            if name in _EMBED_TAGS and "data-gk" in first:
-                self._count_inert_embed(name, attrs)
+            if name in _EMBED_TAGS and "data-gk" in first and self._inert_embed(name, attrs):
+                return _COUNT_OUTCOME
+            return _NO_OUTCOME
+        template = self._embed_template(name, attrs, need) if name in _EMBED_TAGS else None
+        inert = self._inert(m, name, attrs, start, need, renamed)
+        return _Outcome(_INERT, inert, template)
+
+    def _replay(self, out: _Outcome, name: str, start: int, end: int) -> None:
+        if out.reported:
+            self.reported.extend(out.reported)
+        if out.kind == _NOTHING:
             return
+        if out.kind == _COUNT:
+            self.embed_count += 1
+            return
+        inert = out.inert
+        assert inert is not None
         if (
             start < self.media_live_until
             and name in ("source", "track")
-            and all(s.id in self.ctx.granted or s.id in self.live for s in need.services)
+            and all(s.id in self.ctx.granted or s.id in self.live for s in inert.services)
         ):
             return
-        embed = self._embed_for(name, attrs, need) if name in _EMBED_TAGS else None
-        if embed is not None and embed.index in self.ctx.once:
-            if name in ("video", "audio"):
-                close = _RAW_END.get(name) or re.compile(r"</" + name + r"[\t\n\f\r />]", _FLAGS)
-                found = close.search(self.html, end)
-                self.media_live_until = found.start() if found else len(self.html)
-            return
-        self._make_inert(m, name, attrs, start, need, renamed, embed)
+        embed = None
+        if out.embed is not None:
+            index = self.embed_count
+            self.embed_count += 1
+            if index in self.ctx.once:
+                if name in ("video", "audio"):
+                    found = _RAW_END[name].search(self.html, end)
+                    self.media_live_until = found.start() if found else len(self.html)
+                return
+            embed = Embed(index, *out.embed)
+        self._apply(inert, start, embed)
 
     def _srcdoc_needs(self, need: _Need, srcdoc: str) -> bool:
         if self.depth >= _MAX_SRCDOC_DEPTH:
@@ -1130,15 +1248,14 @@ class _Pass:
             need.undeclared = True
         return True
 
-    def _count_inert_embed(self, name: str, attrs: _Attrs) -> None:
-        """An embed made inert by an earlier pass keeps its number."""
+    def _inert_embed(self, name: str, attrs: _Attrs) -> bool:
+        """An embed made inert by an earlier pass (it keeps its number)."""
         need = _Need()
         for attr in ("data-gk-src", "data-gk-data"):
             value = attrs.get(attr)
             if value is not None:
                 self._check(need, value, name)
-        if self._placeholder_service(name, need) is not None:
-            self.embed_count += 1
+        return self._placeholder_service(name, need) is not None
 
     def _placeholder_service(self, name: str, need: _Need) -> Service | None:
         for s in need.services:
@@ -1148,12 +1265,12 @@ class _Pass:
                 return s
         return None
 
-    def _embed_for(self, name: str, attrs: _Attrs, need: _Need) -> Embed | None:
+    def _embed_template(
+        self, name: str, attrs: _Attrs, need: _Need
+    ) -> tuple[str, str, str | None, str | None, tuple[Service, ...]] | None:
         service = self._placeholder_service(name, need)
         if service is None:
             return None
-        index = self.embed_count
-        self.embed_count += 1
         width, height = attrs.get("width"), attrs.get("height")
         style = attrs.get("style")
         if style is not None:
@@ -1162,8 +1279,7 @@ class _Pass:
             if height is None and (h := _SIZE_STYLE["height"].search(style)) is not None:
                 height = h.group(1).strip()
         services = (service, *(s for s in need.services if s is not service))
-        return Embed(
-            index,
+        return (
             name,
             need.url,
             width.strip() if width is not None else None,
@@ -1210,13 +1326,41 @@ class _Pass:
             need.add((s,), embed.url, name)
         self._make_inert(m, name, attrs, start, need, renamed, embed)
 
+    def _memo(self, key: tuple[object, ...], compute: Callable[[], _Outcome]) -> _Outcome:
+        """A tag's outcome, computed once per registry for the same text, base and grants."""
+        memo = self.prep.tags
+        out = memo.get(key)
+        if out is None:
+            reported, self.reported = self.reported, []
+            try:
+                out = compute()
+                if self.reported:
+                    out = _Outcome(out.kind, out.inert, out.embed, tuple(self.reported))
+            finally:
+                self.reported = reported
+            if len(memo) > 2048:
+                memo.clear()
+            memo[key] = out
+        return out
+
+    def _raw_key(self, name: str, start: int, end: int, content_end: int) -> tuple[object, ...]:
+        html = self.html
+        return (name, html[start:end], html[end:content_end], self.base.url, self.site_host, self.granted)
+
     def _script(self, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+        out = self._memo(
+            self._raw_key("script", start, end, content_end),
+            lambda: self._script_outcome(m, start, end, content_end),
+        )
+        self._replay(out, "script", start, end)
+
+    def _script_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
         html = self.html
         external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
         sig = self.prep.signature_re
         signed = sig is not None and sig.search(html, end, content_end) is not None
         if not external and not signed:
-            return
+            return _NO_OUTCOME
         attrs = self._attrs_of(m)
         need = _Need()
         renamed = self._generic(attrs, "script", need) if external else []
@@ -1236,8 +1380,8 @@ class _Pass:
             if kind in _JS_TYPES:
                 self._signatures(need, html[end:content_end])
         if not renamed and not need.services and not need.undeclared:
-            return
-        self._make_inert(m, "script", attrs, start, need, renamed, None, text_plain=True)
+            return _NO_OUTCOME
+        return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, renamed, text_plain=True))
 
     def _signatures(self, need: _Need, code: str) -> None:
         assert self.prep.signature_re is not None
@@ -1248,11 +1392,18 @@ class _Pass:
             need.add(services, found.group(0), "inline-script")
 
     def _style(self, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+        out = self._memo(
+            self._raw_key("style", start, end, content_end),
+            lambda: self._style_outcome(m, start, end, content_end),
+        )
+        self._replay(out, "style", start, end)
+
+    def _style_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
         html = self.html
         external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
         hinted = _css_may_fetch(html[end:content_end])
         if not external and not hinted:
-            return
+            return _NO_OUTCOME
         attrs = self._attrs_of(m)
         need = _Need()
         renamed = self._generic(attrs, "style", need) if external else []
@@ -1261,8 +1412,8 @@ class _Pass:
             for url in css_urls(html[end:content_end]):
                 self._check(need, url, "style")
         if not renamed and not need.services and not need.undeclared:
-            return
-        self._make_inert(m, "style", attrs, start, need, renamed, None, text_plain=True)
+            return _NO_OUTCOME
+        return _Outcome(_INERT, self._inert(m, "style", attrs, start, need, renamed, text_plain=True))
 
     def _svg_element(self, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
         """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
@@ -1301,6 +1452,75 @@ class _Pass:
 
     # -- making an element inert ----------------------------------------------------------------
 
+    def _inert(
+        self,
+        m: re.Match[str],
+        name: str,
+        attrs: _Attrs,
+        start: int,
+        need: _Need,
+        renamed: list[str],
+        *,
+        text_plain: bool = False,
+    ) -> _Inert:
+        ids = tuple(s.id for s in need.services)
+        reason = (
+            "not granted: " + ", ".join(ids)
+            if ids and not need.undeclared
+            else "undeclared third party (strict mode)"
+            if not ids
+            else "not granted: " + ", ".join(ids) + "; and an undeclared third party"
+        )
+        if text_plain and "type" in attrs.first:
+            renamed = [*renamed, "type"]
+        renames = tuple(pos - start for attr in renamed for pos in attrs.positions(attr))
+        return _Inert(
+            Blocked(need.kind or name, need.url, ids, reason),
+            tuple(need.services),
+            need.undeclared,
+            need.marker(),
+            text_plain,
+            "hidden" in attrs.first,
+            m.end(3) - start,
+            renames,
+        )
+
+    def _apply(self, inert: _Inert, start: int, embed: Embed | None) -> None:
+        if start in self.skip:
+            return  # the main reading made this very tag inert already
+        self.edited.add(start)
+        needs = self.needs
+        for s in inert.services:
+            needs.add((s,), inert.blocked.url, inert.blocked.kind)
+        if inert.undeclared:
+            needs.undeclared = True
+        self.blocked.append(inert.blocked)
+        if self.analyze_only:
+            return
+        edits = self.edits
+        marker = inert.marker
+        if self.shadow:  # inside what another reading takes for an attribute value: no quotes
+            # (the trailing space ends the unquoted value before a "/" or a name that follows)
+            added = (
+                " data-gk="
+                + marker.replace(" ", "&#32;")
+                + (" type=text/plain " if inert.text_plain else " ")
+            )
+        else:
+            added = ' data-gk="' + marker + '"'
+            if inert.text_plain:
+                added += ' type="text/plain"'
+        if embed is not None:
+            added += " data-gk-hidden" if inert.hidden else " hidden"
+        edits.append((start + inert.name_end, 1, added))
+        for pos in inert.renames:
+            edits.append((start + pos, 1, "data-gk-"))
+        if embed is not None:
+            self.embeds.append(embed)
+            placeholder = self.ctx.placeholder
+            if placeholder is not None:
+                edits.append((start, 2, placeholder(embed, self.lang)))
+
     def _make_inert(
         self,
         m: re.Match[str],
@@ -1313,47 +1533,8 @@ class _Pass:
         *,
         text_plain: bool = False,
     ) -> None:
-        if start in self.skip:
-            return  # the main reading made this very tag inert already
-        self.edited.add(start)
-        ids = tuple(s.id for s in need.services)
-        needs = self.needs
-        for s in need.services:
-            needs.add((s,), need.url, need.kind)
-        if need.undeclared:
-            needs.undeclared = True
-        reason = (
-            "not granted: " + ", ".join(ids)
-            if ids and not need.undeclared
-            else "undeclared third party (strict mode)"
-            if not ids
-            else "not granted: " + ", ".join(ids) + "; and an undeclared third party"
-        )
-        self.blocked.append(Blocked(need.kind or name, need.url, ids, reason))
-        if self.analyze_only:
-            return
-        edits = self.edits
-        marker = need.marker()
-        if self.shadow:  # inside what another reading takes for an attribute value: no quotes
-            # (the trailing space ends the unquoted value before a "/" or a name that follows)
-            added = " data-gk=" + marker.replace(" ", "&#32;") + (" type=text/plain " if text_plain else " ")
-        else:
-            added = ' data-gk="' + marker + '"'
-            if text_plain:
-                added += ' type="text/plain"'
-        if text_plain and "type" in attrs.first:
-            renamed.append("type")
-        if embed is not None:
-            added += " data-gk-hidden" if "hidden" in attrs.first else " hidden"
-        edits.append((m.end(3), 1, added))
-        for attr in renamed:
-            for pos in attrs.positions(attr):
-                edits.append((pos, 1, "data-gk-"))
-        if embed is not None:
-            self.embeds.append(embed)
-            placeholder = self.ctx.placeholder
-            if placeholder is not None:
-                edits.append((start, 2, placeholder(embed, self.lang)))
+        inert = self._inert(m, name, attrs, start, need, renamed, text_plain=text_plain)
+        self._apply(inert, start, embed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1417,6 +1598,13 @@ def plan(html: str, ctx: PageContext) -> Plan:
         live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
     main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
     main.run()
+    if main.base_seen and not main.base.first_party:
+        # A third-party <base>: relative URLs above it may resolve against it too (browsers resolve
+        # some only once the parser has moved on). Read the page again with that base from the top.
+        base = main.base
+        main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
+        main.base_seen = True
+        main.run()
     edits = main.edits
     blocked = main.blocked
     if main.alternatives:

@@ -414,3 +414,37 @@ def test_parser_states(html: str) -> None:
     out = check(html, ctx())
     for scripting in (False, True):
         assert leaks(out, REGISTRY, frozenset(), PAGE_URL, scripting=scripting) == [], out
+
+
+def test_third_party_base_applies_from_the_top() -> None:
+    html = '<img src="a.png"><base href="https://cdn.stranger.example/"><img src="b.png">'
+    out = check(html, ctx())
+    assert out.count('data-gk="?"') == 2
+
+
+def test_widget_class_outside_a_tag_is_no_widget() -> None:
+    html = (
+        '<p title="<blockquote class=twitter-tweet>">x</p><!-- <div class="fb-post"> -->'
+        '<script>var c = "<a class=twitter-timeline>";</script>'
+    )
+    result = rewrite(html, ctx())
+    assert result.html == html and not result.embeds
+
+
+def test_post_widgets() -> None:
+    html = (
+        '<blockquote class="twitter-tweet"><p>hi</p><a href="https://twitter.com/a/status/1">d</a></blockquote>'
+        '<script async src="https://platform.twitter.com/widgets.js"></script>'
+        '<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/x/">x</blockquote>'
+    )
+    result = rewrite(html, ctx())
+    assert [(e.index, e.tag, e.services[0].id) for e in result.embeds] == [
+        (0, "blockquote", "x"),
+        (1, "blockquote", "instagram"),
+    ]
+    assert result.html.count('class="gk-ph"') == 2 and result.html.count(" hidden") == 2
+    assert check(html, ctx()) == result.html
+    once = rewrite(html, ctx(once=frozenset({0})))
+    # "load once" on the post: the post and its widget script come alive, the other post waits
+    assert 'data-gk-ph="0"' not in once.html and 'src="https://platform.twitter.com/widgets.js"' in once.html
+    assert 'data-gk-ph="1"' in once.html
