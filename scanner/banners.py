@@ -16,7 +16,7 @@ from playwright.async_api import Frame, Locator, Page
 
 from .model import BannerRecord
 
-__all__ = ["KNOWN", "Banner", "find_banner", "page_script", "withdraw_by_api"]
+__all__ = ["DETECT_SCRIPT", "KNOWN", "Banner", "detect_args", "find_banner", "page_script", "withdraw_by_api"]
 
 
 def page_script(name: str) -> str:
@@ -126,7 +126,7 @@ CONTEXT_WORDS = (
     r"datenschutz|einwilligung|données|confidentialité|traceurs|témoins"
 )
 
-_DETECT = page_script("detect_banner.js")
+DETECT_SCRIPT = page_script("detect_banner.js")
 
 
 @dataclass
@@ -155,24 +155,30 @@ class Banner:
         )
 
 
-async def find_banner(page: Page, *, reopen: bool = False) -> Banner | None:
-    """The consent banner of the page (main frame first, then frames), or None.
-
-    With `reopen`, a banner that is closed after a choice also counts when the control that reopens
-    it is visible (gatekeeper's "Privacy settings", OneTrust's floating button...).
-    """
-    args = {
+def detect_args(reopen: bool = False) -> dict[str, Any]:
+    """The argument of DETECT_SCRIPT: `frame.evaluate(DETECT_SCRIPT, detect_args())` returns
+    {kind, accept, reject, reopen, shown, note} or null, and marks the buttons."""
+    return {
         "known": list(KNOWN),
         "reject": REJECT_WORDS,
         "accept": ACCEPT_WORDS,
         "context": CONTEXT_WORDS,
         "reopen": reopen,
     }
+
+
+async def find_banner(page: Page, *, reopen: bool = False) -> Banner | None:
+    """The consent banner of the page (main frame first, then frames), or None.
+
+    With `reopen`, a banner that is closed after a choice also counts when the control that reopens
+    it is visible (gatekeeper's "Privacy settings", OneTrust's floating button...).
+    """
+    args = detect_args(reopen)
     for frame in [page.main_frame, *[f for f in page.frames if f is not page.main_frame]]:
         if frame.is_detached():
             continue
         try:
-            found = await frame.evaluate(_DETECT, args)
+            found = await frame.evaluate(DETECT_SCRIPT, args)
         except Exception:  # a frame navigating away or cross-origin teardown: look elsewhere
             continue
         if found:

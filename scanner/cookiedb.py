@@ -35,6 +35,12 @@ class KnownCookie:
     controller: str
     privacy_url: str
     wildcard: bool  # the name is a prefix
+    domain: str = ""  # where the platform sets it; "" means on the site's own domain
+
+    @property
+    def set_by_site(self) -> bool:
+        """The database knows this cookie as one a site sets on its own domain."""
+        return not self.domain
 
     def explain(self) -> str:
         parts = [f"{self.platform}: {self.description}".strip(": ")]
@@ -84,6 +90,7 @@ class CookieDatabase:
                     controller=(row.get("Data Controller") or "").strip(),
                     privacy_url=(row.get("User Privacy & GDPR Rights Portals") or "").strip(),
                     wildcard=(row.get("Wildcard match") or "0").strip() == "1",
+                    domain=(row.get("Domain") or "").strip(),
                 )
             )
         return cls(entries)

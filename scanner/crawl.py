@@ -106,8 +106,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple[int | None, str]:
-    """GET through the browser (so host mapping applies): status and body, (None, error) on failure."""
+async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple[int | None, str, str]:
+    """GET through the browser (so host mapping applies): status, body and the URL it ended at;
+    (None, error, url) on failure."""
     context = await browser.new_context(
         **context_options(
             ignore_https_errors=options.ignore_https_errors, extra_http_headers=dict(options.headers)
@@ -118,14 +119,14 @@ async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple
         try:
             response = await page.goto(url, timeout=options.timeout * 1000, wait_until="commit")
         except PlaywrightError as e:
-            return None, str(e).strip().splitlines()[0] if str(e).strip() else "failed"
+            return None, str(e).strip().splitlines()[0] if str(e).strip() else "failed", url
         if response is None:
-            return None, "no response"
+            return None, "no response", url
         try:
             body = await response.text()
         except PlaywrightError:
             body = ""
-        return response.status, body
+        return response.status, body, response.url
     finally:
         await context.close()
 
@@ -189,6 +190,8 @@ async def scan_async(
     p = urlsplit(start_url)
     if p.scheme not in ("http", "https") or not p.hostname:
         raise ScanError(f"{options.url}: give an http:// or https:// URL")
+    if options.services is not None:
+        _registry(options, None)  # a mistake in the services file stops the scan before any browser
     own = chromium is None
     try:
         if chromium is None:
@@ -219,14 +222,16 @@ async def _scan(
     started: float,
     progress: Callable[[Progress], None] | None,
 ) -> ScanResult:
-    status, body = await _fetch_text(browser, start_url, options)
+    status, body, landed = await _fetch_text(browser, start_url, options)
     if status is None:
         raise ScanError(f"cannot reach {start_url}: {body}")
     if status >= 400:
         raise ScanError(f"{start_url} answered HTTP {status}")
+    if _origin(landed) == _origin(start_url):
+        start_url = normalize_url(landed)  # the page a redirect of the start URL leads to
     origin = f"{urlsplit(start_url).scheme}://{urlsplit(start_url).netloc}"
     state = None
-    gk_status, gk_body = await _fetch_text(browser, origin + ENDPOINT_PREFIX + "consent", options)
+    gk_status, gk_body, _ = await _fetch_text(browser, origin + ENDPOINT_PREFIX + "consent", options)
     if gk_status == 200:
         try:
             parsed = json.loads(gk_body)
@@ -240,7 +245,7 @@ async def _scan(
     scope = _Scope(start_url, options.include, options.exclude)
     sitemap: list[str] = []
     if options.sitemap:
-        sm_status, sm_body = await _fetch_text(browser, origin + "/sitemap.xml", options)
+        sm_status, sm_body, _ = await _fetch_text(browser, origin + "/sitemap.xml", options)
         if sm_status == 200:
             sitemap = [u for u in (scope.admit(x) for x in _sitemap_urls(sm_body)) if u]
 
@@ -269,52 +274,69 @@ async def _scan(
     seen = {start_url}
     level = [start_url]
     depth = 0
+    aliases = 0
     counters = {"visits": 0, "pages": 0, "findings": 0, "queued": 1}
     pending: dict[str, dict[VisitKind, VisitRecord]] = {}
+    later = [k for k in options.visits if k is not VisitKind.FIRST_VIEW]
+
+    def discover(url: str, into: list[str]) -> None:
+        admitted = scope.admit(url)
+        if admitted and admitted not in seen:
+            seen.add(admitted)
+            into.append(admitted)
 
     def visit_done(url: str, kind: VisitKind, record: VisitRecord) -> None:
         counters["visits"] += 1
         pending.setdefault(url, {})[kind] = record
-        if len(pending[url]) == len(options.visits):
-            counters["pages"] += 1
-            visits = tuple(pending[url][k] for k in options.visits)
-            judged = evaluate([PageResult(url, depth, visits)], ctx)[0]
-            counters["findings"] += len(judged.findings)
-            if progress is not None:
-                progress(
-                    Progress(
-                        counters["pages"],
-                        counters["queued"],
-                        counters["visits"],
-                        counters["findings"],
-                        url,
-                    )
-                )
+        if len(pending[url]) < len(options.visits):
+            return
+        counters["pages"] += 1
+        visits = tuple(pending[url][k] for k in options.visits)
+        judged = evaluate([PageResult(url, depth, visits)], ctx)[0]
+        counters["findings"] += len(judged.findings)
+        if progress is not None:
+            progress(
+                Progress(counters["pages"], counters["queued"], counters["visits"],
+                         counters["findings"], url)
+            )  # fmt: skip
 
     while level and len(pages) < options.max_pages:
         level = sorted(level)[: options.max_pages - len(pages)]
         counters["queued"] = len(pages) + len(level)
-        tasks = [(url, kind) for url in level for kind in options.visits]
-        results = await _run_pool(browser, tasks, cfg, options.workers, visit_done)
         next_level: list[str] = []
+        # First views first: they give the links, and show which URLs only redirect elsewhere
+        # (a language switch, /news -> /news/): those are not pages, their targets may be.
+        firsts = await _run_pool(
+            browser, [(u, VisitKind.FIRST_VIEW) for u in level], cfg, options.workers, visit_done
+        )
+        keep = []
         for url in level:
+            first = firsts[(url, VisitKind.FIRST_VIEW)]
+            if first.error is None and normalize_url(first.final_url) != url:
+                aliases += 1
+                counters["queued"] -= 1
+                pending.pop(url, None)
+                discover(first.final_url, next_level)
+            else:
+                keep.append(url)
+        results = dict(firsts)
+        results.update(
+            await _run_pool(browser, [(u, k) for u in keep for k in later], cfg, options.workers, visit_done)
+        )
+        for url in keep:
             visits = tuple(results[(url, k)] for k in options.visits)
             pages.append(PageResult(url, depth, visits))
             if options.max_depth is not None and depth >= options.max_depth:
                 continue
-            first = next((v for v in visits if v.kind is VisitKind.FIRST_VIEW), None)
-            for link in first.links if first else ():
-                admitted = scope.admit(urljoin(url, link))
-                if admitted and admitted not in seen:
-                    seen.add(admitted)
-                    next_level.append(admitted)
+            for link in visits[0].links:
+                discover(urljoin(url, link), next_level)
         if depth == 0 and (options.max_depth is None or options.max_depth >= 1):
             for url in sitemap:
-                if url not in seen:
-                    seen.add(url)
-                    next_level.append(url)
+                discover(url, next_level)
         level = next_level
         depth += 1
+    if aliases:
+        notes.append(f"{aliases} links only redirected to another URL and were not scanned as pages")
     if level:
         notes.append(f"stopped at --max-pages {options.max_pages}; {len(level)} more pages were found")
 

@@ -13,7 +13,7 @@ from gatekeeper.psl import normalize_host, registrable_domain
 from gatekeeper.registry import MAX_COOKIE_DAYS, CookieDeclaration, Registry, Service
 
 from .cookiedb import CookieDatabase, cookie_database
-from .model import ScanResult
+from .model import CookieRecord, Phase, ScanResult
 
 __all__ = ["propose_services"]
 
@@ -42,7 +42,12 @@ def _seen_cookies(result: ScanResult, registry: Registry, site: str) -> dict[str
     out: dict[str, float | None] = {}
     for page in result.pages:
         for v in page.visits:
-            for c in v.cookies:
+            jar = [
+                CookieRecord(j.name, j.value, j.domain, j.path, "jar", "", Phase.AFTER, "",
+                             lifetime_s=None if j.expires < 0 else j.expires - v.started)
+                for j in v.jar
+            ]  # fmt: skip
+            for c in [*v.cookies, *jar]:
                 if c.lifetime_s is not None and c.lifetime_s <= 0:
                     continue
                 if not registry.is_first_party(c.domain.lstrip("."), site):
@@ -89,7 +94,7 @@ def propose_services(
         lifetime = seen[name]
         days = None if lifetime is None else min(MAX_COOKIE_DAYS, max(1, math.ceil(lifetime / 86400)))
         known = db.lookup(name)
-        if known is not None and known.category is not None:
+        if known is not None and known.category is not None and known.set_by_site:
             lines += [
                 "",
                 "[[cookies]]",
@@ -113,13 +118,14 @@ def propose_services(
     offered = {s.id: s for s in registry.services}
     found: dict[str, Service] = dict(offered)
     unknown: dict[str, list[str]] = {}
-    for t in result.third_parties:
-        services = catalog.services_for(t.host) or registry.services_for(t.host)
+    for url in _third_party_urls(result, registry, site):
+        services = catalog.services_for_url(url) or registry.services_for_url(url)
         if services:
             for s in services:
                 found.setdefault(s.id, s)
         else:
-            unknown.setdefault(registrable_domain(t.host), []).append(t.host)
+            host = normalize_host(urlsplit(url).hostname or "")
+            unknown.setdefault(registrable_domain(host), []).append(host)
     for sid in sorted(found):
         lines += ["", "[[services]]", f"id = {_s(sid)}"]
         if sid not in catalog.by_id:  # the operator's own service: keep its description
@@ -144,6 +150,18 @@ def propose_services(
             f"# hosts = [{hosts}]  # or list them in [site] first_party_hosts if they are yours",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _third_party_urls(result: ScanResult, registry: Registry, site: str) -> list[str]:
+    urls = {
+        r.url
+        for page in result.pages
+        for v in page.visits
+        for r in v.requests
+        if urlsplit(r.url).hostname
+        and not registry.is_first_party(normalize_host(urlsplit(r.url).hostname or ""), site)
+    }
+    return sorted(urls)
 
 
 def _service_fields(s: Service) -> Iterable[str]:

@@ -131,7 +131,7 @@ class RuleContext:
 
     def request_needs_consent(self, r: RequestRecord) -> bool:
         host = _host(r.url)
-        if not self.third_party(host):
+        if not self.third_party(host) or not _left_the_browser(r):
             return False
         service = self.known_service(r.url)
         return service is None or service.category is not Category.NECESSARY
@@ -155,19 +155,40 @@ class RuleContext:
             if self.is_consent_record(c):
                 return Category.NECESSARY, "records the consent choice"
         else:
-            service = self.known_service("https://" + c.domain.lstrip(".") + c.path)
+            service = self.cookie_service(c)
             if service is not None:
                 return service.category, f"set by {service.name} ({service.category.value})"
         known = self.cookie_db.lookup(c.name)
-        if known is not None:
-            return known.category, known.explain()
-        return None, ""
+        if known is None or known.category is None:
+            return None, ""
+        if self.cookie_first_party(c) and not known.set_by_site and known.category is Category.NECESSARY:
+            # a vendor's cookie of the same name (LinkedIn's "lang") says nothing about this one
+            return None, ""
+        return known.category, known.explain()
+
+    def cookie_service(self, c: CookieRecord | JarCookie) -> Service | None:
+        """The service a third-party cookie belongs to: that of the response that set it, else
+        that of its domain."""
+        if isinstance(c, CookieRecord) and c.url and self.third_party(_host(c.url)):
+            found = self.known_service(c.url)
+            if found is not None:
+                return found
+        return self.known_service("https://" + c.domain.lstrip(".") + c.path)
 
     def cookie_needs_consent(self, c: CookieRecord | JarCookie) -> bool:
         category, _ = self.cookie_category(c)
         if category is None:
             return not self.cookie_first_party(c)  # an unknown third party's cookie: yes
         return category is not Category.NECESSARY
+
+
+# Blocked before anything was sent (a CSP, mixed content...): an attempt that reached no one.
+_BLOCKED_BEFORE_SENDING = ("blocked:csp", "blocked:mixed-content", "blocked:inspector",
+                           "blocked:subresource-filter")  # fmt: skip
+
+
+def _left_the_browser(r: RequestRecord) -> bool:
+    return r.failure is None or not any(b in r.failure for b in _BLOCKED_BEFORE_SENDING)
 
 
 def _host(url: str) -> str:
@@ -332,14 +353,15 @@ def _consent_rules(page: PageResult, ctx: RuleContext, out: _Findings) -> None:
     if gp is not None and _visit_ok(gp) and gp.banner.clicked == "accept":
         hits: dict[str, tuple[Service, list[tuple[str, str]]]] = {}
         for r in gp.requests:
-            service = ctx.known_service(r.url) if r.phase is Phase.AFTER else None
+            after = r.phase is Phase.AFTER and _left_the_browser(r)
+            service = ctx.known_service(r.url) if after else None
             if service is None or not service.sale_share or _url_key(r.url) in before_urls:
                 continue
             hits.setdefault(service.id, (service, []))[1].append(("url", r.url))
         for c in gp.cookies:
             if c.phase is not Phase.AFTER or not _set(c) or ctx.cookie_first_party(c):
                 continue
-            service = ctx.known_service("https://" + c.domain.lstrip(".") + c.path)
+            service = ctx.cookie_service(c)
             if service is not None and service.sale_share:
                 hits.setdefault(service.id, (service, []))[1].append(("cookie", _cookie_key(c)))
         for sid, (service, evidence) in sorted(hits.items()):

@@ -192,7 +192,8 @@ class _Recorder:
         hop = self._current.get(e["requestId"])
         if hop is not None:
             reason = e.get("blockedReason") or e.get("corsErrorStatus", {}).get("corsError")
-            hop["failure"] = f"{e.get('errorText', 'failed')}" + (f" ({reason})" if reason else "")
+            text = e.get("errorText") or ("canceled" if e.get("canceled") else "failed")
+            hop["failure"] = f"{text} (blocked:{reason})" if reason else text
         self._inflight.pop(e["requestId"], None)
         self._touch()
 
@@ -415,10 +416,13 @@ class _Visit:
         try:
             await button.click(timeout=5000)
         except PlaywrightError as e:
-            try:  # something covers the button (another overlay): click it where it is
+            problem = f"could not click {role}: {_first_line(e)}"
+            if not await _safe(button.is_visible(), False):
+                return problem
+            try:  # visible but covered (an overlay that does not go away): click where it is
                 await button.click(timeout=2000, force=True)
             except PlaywrightError:
-                return f"could not click {role}: {_first_line(e)}"
+                return problem
         return ""
 
     async def _choose(self, banner: Banner, role: str) -> str:

@@ -32,6 +32,7 @@ from support import StubServer, serve_app
 
 from scanner.browser import Chromium, context_options
 
+pytest_plugins = ["pytester"]  # tests of the scanner's pytest plugin run a pytest of their own
 _BROWSER_DIR = Path(__file__).parent / "browser"
 
 

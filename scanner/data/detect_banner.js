@@ -16,6 +16,8 @@
     if (!el || !el.isConnected) return false;
     const rect = el.getBoundingClientRect();
     if (rect.width < 2 || rect.height < 2) return false;
+    // what Playwright checks before a click: closed <details>, content-visibility, hidden ancestors
+    if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true})) return false;
     for (let e = el; e && e.nodeType === 1; e = e.parentElement || (e.getRootNode() && e.getRootNode().host)) {
       const s = getComputedStyle(e);
       if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) < 0.05) return false;

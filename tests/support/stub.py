@@ -19,6 +19,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -149,6 +150,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     stub: StubServer
     tls: ssl.SSLContext
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Browsers drop keep-alive and speculative connections at any time: not a test failure.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
         # Runs in the connection's own thread: sniff TLS here so a slow handshake blocks no one.

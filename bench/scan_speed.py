@@ -1,0 +1,118 @@
+"""Scan speed: a 25-page local site with embeds, behind gatekeeper, all four visits per page.
+
+    .venv/bin/python bench/scan_speed.py                 # --workers 1 and 2, three runs each
+    .venv/bin/python bench/scan_speed.py --workers 2 --runs 1 --pages 25
+
+Third-party hosts (YouTube, X, Google Analytics, Meta Pixel, Google Fonts) are answered by the test
+stub on 127.0.0.1, as in the browser tests; nothing leaves the machine. Prints, per setting, the
+median wall time of the whole scan, pages per minute and visits per second. Target: 25 pages
+(100 visits) in under 60 s on a 2-core machine. The scan must also come out clean (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from support import StubServer, serve_app
+
+from gatekeeper import Gatekeeper
+from scanner.browser import Chromium
+from scanner.crawl import scan
+from scanner.model import ScanOptions, Severity
+
+SERVICES = """
+[[cookies]]
+name = "lang"
+category = "usability"
+purpose = "Remembers the language"
+max_age_days = 365
+
+[[services]]
+id = "youtube"
+[[services]]
+id = "x"
+[[services]]
+id = "google-analytics"
+[[services]]
+id = "meta-pixel"
+[[services]]
+id = "google-fonts"
+"""
+
+EMBEDS = """
+<link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Noto+Sans+JP">
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-BENCH"></script>
+<script>window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}
+gtag('js', new Date()); gtag('config', 'G-BENCH');</script>
+<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" title="video"
+ allowfullscreen></iframe>
+<a href="https://twitter.com/share" class="twitter-share-button">Post</a>
+<script async src="https://platform.twitter.com/widgets.js"></script>
+<img height="1" width="1" style="display:none" alt=""
+ src="https://www.facebook.com/tr?id=1234567890&amp;ev=PageView&amp;noscript=1">
+"""
+
+
+def site(pages: int) -> Starlette:
+    paths = ["/"] + [f"/page/{i}" for i in range(1, pages)]
+    nav = "".join(f'<li><a href="{p}">{p}</a></li>' for p in paths)
+
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{request.url.path}</title></head><body><h1>Page {request.url.path}</h1>"
+            f"<p>{'Some text of the page. ' * 40}</p>{EMBEDS}<nav><ul>{nav}</ul></nav></body></html>"
+        )
+
+    return Starlette(routes=[Route(p, page) for p in paths])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--pages", type=int, default=25)
+    parser.add_argument("--workers", type=int, action="append", help="repeatable; default 1 and 2")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    workers = args.workers or [1, 2]
+    with tempfile.TemporaryDirectory() as d:
+        services = Path(d, "services.toml")
+        services.write_text(SERVICES)
+        app = Gatekeeper(site(args.pages), secret_keys=["bench-secret-0123456789abcdef"], services=services)
+        with StubServer() as stub, serve_app(app) as base, Chromium(host_map={"*": stub.address}) as ch:
+            print(f"{args.pages} pages x 4 visits, {os.cpu_count()} cores, Chromium {ch.executable}")
+            for w in workers:
+                times = []
+                for _ in range(args.runs):
+                    options = ScanOptions(
+                        url=base + "/", services=services, workers=w, ignore_https_errors=True
+                    )
+                    started = time.perf_counter()
+                    result = scan(options, chromium=ch)
+                    times.append(time.perf_counter() - started)
+                    if len(result.pages) != args.pages or result.at_or_above(Severity.WARNING):
+                        print(f"unexpected result: {len(result.pages)} pages, {result.counts()}")
+                        return 1
+                median = statistics.median(times)
+                visits = 4 * args.pages
+                print(
+                    f"--workers {w}: {median:5.1f} s median of {args.runs} "
+                    f"(min {min(times):.1f}, max {max(times):.1f}); "
+                    f"{60 * args.pages / median:.0f} pages/min, {visits / median:.2f} visits/s"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
