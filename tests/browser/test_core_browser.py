@@ -43,7 +43,9 @@ DYNAMIC = """
 
 def site(body: str) -> Starlette:
     async def page(request: Request) -> HTMLResponse:
-        response = HTMLResponse(f"<!doctype html><html><head><title>t</title></head><body>{body}</body></html>")
+        response = HTMLResponse(
+            f"<!doctype html><html><head><title>t</title></head><body>{body}</body></html>"
+        )
         response.set_cookie("sid", "s3ss10n")
         response.set_cookie("_stats", "visits-1", max_age=3600)
         response.set_cookie("undeclared", "1")
@@ -133,7 +135,7 @@ def test_a_cross_site_form_cannot_consent_for_the_visitor(serve, stub, browser_c
     stub.route(
         "https://evil.example/",
         f'<form method="post" action="{base}/_gatekeeper/consent"><input name="choice" value="all">'
-        '</form><script>document.forms[0].submit()</script>',
+        "</form><script>document.forms[0].submit()</script>",
         content_type="text/html",
     )
     context = browser_context()
