@@ -93,7 +93,7 @@ def _attrs(guard: str = "", value: str = _VALUE, quoted: str = r'"[^"]*+"') -> s
     )
 
 
-def _alternation(words: Iterable[str], fold: bool = True) -> str:
+def _alternation(words: Iterable[str], fold: bool = True, space: str = " ") -> str:
     """Words as one alternation factored on common prefixes, ASCII letters in both cases: `re` tries
     far fewer branches than with a plain alternation, and [xX] is much cheaper than IGNORECASE."""
     groups: dict[str, list[str]] = {}
@@ -105,9 +105,11 @@ def _alternation(words: Iterable[str], fold: bool = True) -> str:
             empty = True
 
     def char(c: str) -> str:
+        if c == " ":
+            return space
         return f"[{c.lower()}{c.upper()}]" if fold and c.isascii() and c.isalpha() else re.escape(c)
 
-    parts = [char(c) + _alternation(rest, fold) for c, rest in sorted(groups.items())]
+    parts = [char(c) + _alternation(rest, fold, space) for c, rest in sorted(groups.items())]
     if not parts:
         return ""
     alt = "(?:" + "|".join(parts) + ")" if len(parts) > 1 else parts[0]
@@ -568,6 +570,10 @@ _SIZE_STYLE: dict[str, re.Pattern[str]] = {
 }
 
 
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
 def _lower(s: str) -> str:
     # HTML lower-cases ASCII only; a non-ASCII letter that Python folds to ASCII (K, the Kelvin sign)
     # can only make a tag look like one it is not, which over-blocks and is harmless.
@@ -576,6 +582,11 @@ def _lower(s: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # The registry's view, prepared once per registry
+
+
+# Memo bounds, per registry: entries, and the text a key may hold (so at most ~4096 x 8 KB).
+_MEMO_ENTRIES: Final = 4096
+_MEMO_TEXT: Final = 8192
 
 
 class _Prepared:
@@ -589,9 +600,10 @@ class _Prepared:
         for s in registry.services:
             for sig in s.inline_signatures:
                 sigs.setdefault(sig, []).append(s)
-        self.signatures = {k: tuple(v) for k, v in sigs.items()}
+        # a space in a signature stands for any whitespace, or none: minified snippets match too
+        self.signatures = {_squeeze(k): tuple(v) for k, v in sigs.items()}
         # case-sensitive and factored on prefixes: no literal prefix, so every character is tried
-        self.signature_re = re.compile(_alternation(sigs)) if sigs else None
+        self.signature_re = re.compile(_alternation(sigs, fold=False, space=r"\s*")) if sigs else None
         self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
         self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
         self.urls: dict[tuple[str, str, str], tuple[tuple[Service, ...] | None, str]] = {}
@@ -751,7 +763,6 @@ class _Pass:
         depth: int = 0,
         state: _State = ((), False),
         meet: dict[int, _State] | None = None,
-        skip: frozenset[int] = frozenset(),
     ) -> None:
         self.html = html
         self.ctx = ctx
@@ -766,7 +777,6 @@ class _Pass:
         self.analyze_only = analyze_only
         self.depth = depth
         self.meet = meet  # the main reading's states: a secondary one stops where it meets them
-        self.skip = skip  # tags the main reading already made inert
         self.edits: list[tuple[int, int, str]] = []
         self.edited: set[int] = set()
         self.blocked: list[Blocked] = []
@@ -783,6 +793,7 @@ class _Pass:
         self.lang: str | None = None
         self.lang_seen = False
         self.states: dict[int, _State] = {}
+        self.eof_at = len(html)  # where markup ends: the body snippet never goes past it
         self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
@@ -829,6 +840,8 @@ class _Pass:
             else:
                 m = _POINT_RE.match(html, pos)
             if m is None or m.group(5) is not None:  # the rest is text, or inside a comment or tag
+                if m is not None and m.end() < len(html):
+                    self.eof_at = m.start(5)  # the page ends inside a tag, comment or doctype
                 return
             start = m.start(1)
             state = (tuple(fstack), self.in_select)
@@ -862,6 +875,7 @@ class _Pass:
                         continue
             pos = self._html_start(m, name, start, end)
             if pos < 0:
+                self.eof_at = start  # the rest of the page is the text of this element
                 return
 
     def _attrs_of(self, m: re.Match[str]) -> _Attrs:
@@ -932,7 +946,10 @@ class _Pass:
         if self._self_closing(m):
             return
         kind = _FOREIGN
-        math = self.fstack[-1][2] and name != "svg"
+        # a start tag in foreign content takes its parent's namespace: <svg> inside MathML is a MathML
+        # element (only under annotation-xml does it start SVG)
+        parent = self.fstack[-1]
+        math = parent[2] and not (name == "svg" and parent[0] == "annotation-xml")
         if not math and name in ("foreignobject", "desc", "title"):
             kind = _HTML_POINT
         elif math and name in ("mi", "mo", "mn", "ms", "mtext"):
@@ -1071,9 +1088,10 @@ class _Pass:
         hit = memo.get(key)
         if hit is None:
             hit = self._classify_url(raw)
-            if len(memo) > 4096:
-                memo.clear()
-            memo[key] = hit
+            if len(raw) <= 2048:
+                if len(memo) >= _MEMO_ENTRIES:
+                    memo.clear()
+                memo[key] = hit
         services, absolute = hit
         if services is None:
             return False
@@ -1338,9 +1356,11 @@ class _Pass:
                     out = _Outcome(out.kind, out.inert, out.embed, tuple(self.reported))
             finally:
                 self.reported = reported
-            if len(memo) > 2048:
-                memo.clear()
-            memo[key] = out
+            size = sum(len(k) for k in key if isinstance(k, str))
+            if size <= _MEMO_TEXT:  # a big inline script or data: URL is not worth keeping
+                if len(memo) >= _MEMO_ENTRIES:
+                    memo.clear()
+                memo[key] = out
         return out
 
     def _raw_key(self, name: str, start: int, end: int, content_end: int) -> tuple[object, ...]:
@@ -1386,7 +1406,7 @@ class _Pass:
     def _signatures(self, need: _Need, code: str) -> None:
         assert self.prep.signature_re is not None
         for found in self.prep.signature_re.finditer(code):
-            services = self.prep.signatures[found.group(0)]
+            services = self.prep.signatures.get(_squeeze(found.group(0)), ())
             if any(s.id in self.granted for s in services):
                 continue
             need.add(services, found.group(0), "inline-script")
@@ -1486,8 +1506,6 @@ class _Pass:
         )
 
     def _apply(self, inert: _Inert, start: int, embed: Embed | None) -> None:
-        if start in self.skip:
-            return  # the main reading made this very tag inert already
         self.edited.add(start)
         needs = self.needs
         for s in inert.services:
@@ -1616,7 +1634,7 @@ def plan(html: str, ctx: PageContext) -> Plan:
             doctype = _DOCTYPE.match(html)
             at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
         edits.append((at, 0, head))
-        edits.append((main.body_end if main.body_end >= 0 else len(html), 0, body))
+        edits.append((main.body_end if main.body_end >= 0 else main.eof_at, 0, body))
     edits.sort(key=lambda e: (e[0], e[1]))
     return Plan(
         tuple((pos, text) for pos, _, text in edits),
@@ -1629,15 +1647,19 @@ def plan(html: str, ctx: PageContext) -> Plan:
 _MAX_READINGS: Final = 64
 
 
+_MARKER: Final = re.compile(r' data-gk=(?:"([^"]*)"|(\S*))')
+
+
 def _other_readings(
     main: _Pass, html: str, ctx: PageContext, prep: _Prepared, site_host: str, live: frozenset[str]
 ) -> None:
     """Read the stretches where the tree builder's state is in doubt the other way too, until that
-    reading meets the main one (same token, same state); what it finds is made inert as well."""
+    reading meets the main one (same token, same state); what it finds is made inert as well. A tag
+    both readings make inert gets one marker naming what either reading found it needs."""
     done: set[tuple[int, _State]] = set()
     work = list(main.alternatives)
-    skip = frozenset(main.edited)
     inserted = {(pos, text) for pos, _, text in main.edits}
+    markers = {pos: i for i, (pos, _, text) in enumerate(main.edits) if text.startswith(" data-gk")}
     while work and len(done) < _MAX_READINGS:
         pos, state = work.pop(0)
         if (pos, state) in done or main.states.get(pos) == state:
@@ -1645,12 +1667,37 @@ def _other_readings(
         done.add((pos, state))
         other = _Pass(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
-            state=state, meet=main.states, skip=skip,
+            state=state, meet=main.states,
         )  # fmt: skip
         other.run(pos)
         for e in other.edits:
-            if (e[0], e[2]) not in inserted:
-                inserted.add((e[0], e[2]))
+            if (e[0], e[2]) in inserted:
+                continue
+            inserted.add((e[0], e[2]))
+            if e[2].startswith(" data-gk") and e[0] in markers:
+                main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
+            else:
+                if e[2].startswith(" data-gk"):
+                    markers[e[0]] = len(main.edits)
                 main.edits.append(e)
         main.blocked.extend(other.blocked)
         work.extend(other.alternatives)
+
+
+def _merge_markers(first: tuple[int, int, str], other: tuple[int, int, str]) -> tuple[int, int, str]:
+    def ids(text: str) -> list[str]:
+        m = _MARKER.match(text)
+        if m is None:
+            return []
+        return (m.group(1) if m.group(1) is not None else m.group(2).replace("&#32;", " ")).split()
+
+    pos, prio, text = first
+    merged = list(dict.fromkeys([*ids(text), *ids(other[2])]))
+    quoted = text.startswith(' data-gk="')
+    value = '"' + " ".join(merged) + '"' if quoted else "&#32;".join(merged)
+    m = _MARKER.match(text)
+    assert m is not None
+    text = " data-gk=" + value + text[m.end() :]
+    if "type=text/plain" in other[2] and "type=" not in text:
+        text += ' type="text/plain"' if quoted else " type=text/plain "
+    return (pos, prio, text)

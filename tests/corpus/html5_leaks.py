@@ -268,9 +268,9 @@ def leaks(
             if get("src") is not None:
                 check(el, "src", get("src"))
             else:
-                text = _text(el)
+                text = "".join(_text(el).split())  # signatures match whatever the whitespace
                 for sig, service in sigs.items():
-                    if sig in text and service.id not in granted:
+                    if "".join(sig.split()) in text and service.id not in granted:
                         found.append(Leak("script", "#text", sig, "", "inline signature: " + service.id))
         elif name == "style":
             if (get("type") or "").strip().lower() in ("", "text/css"):
