@@ -195,3 +195,70 @@ def test_cache_hit_and_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     process_html(big, "text/html", None, ctx(cache_key="k"))  # over a quarter of the byte budget
     assert all(k[0] != big for k in cache.items)
     assert cache.bytes <= 10_000
+
+
+@pytest.mark.parametrize(
+    ("head", "codec"),
+    [
+        (b'<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">', "cp932"),
+        (b"<meta http-equiv=content-type content='text/html;charset=euc-jp'>", "euc_jp"),
+        (b"<meta charset=sjis>", "cp932"),
+        (b'<!-- <meta charset="euc-jp"> --><meta charset="shift_jis">', "cp932"),
+        (b'<meta charset="utf-16">', "utf-8"),  # the prescan reads UTF-16 as UTF-8
+        (b'<meta charset="no-such-charset">', "utf-8"),
+    ],
+)
+def test_meta_prescan(head: bytes, codec: str) -> None:
+    text = "東京都 髙" if codec != "euc_jp" else "東京都 高"
+    raw = b"<!doctype html><html><head>" + head + b"</head><body><p>" + text.encode(codec) + b"</p>"
+    raw += f'<iframe src="{YT}"></iframe></body></html>'.encode()
+    out = process_html(raw, "text/html", None, ctx())
+    assert out.changed, out.reason
+    assert text in out.body.decode(codec)
+
+
+def test_content_type_wins_over_meta() -> None:
+    raw = b'<meta charset="utf-8"><p>' + "髙".encode("cp932") + f'</p><iframe src="{YT}"></iframe>'.encode()
+    out = process_html(raw, 'text/html; charset="Shift_JIS"', None, ctx())
+    assert out.changed and "髙" in out.body.decode("cp932")
+
+
+def test_each_reason_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    bad = b"\xff\xfe\xfd not utf-8 <p>"
+    with caplog.at_level("INFO", logger="gatekeeper.body"):
+        for _ in range(3):
+            process_html(bad + b"x", "text/html; charset=utf-8", None, ctx())
+    assert len([r for r in caplog.records if "not valid utf-8" in r.getMessage()]) <= 1
+
+
+def test_cache_is_safe_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    cache = body_module._Cache(entries=8, size=1_000_000)
+    monkeypatch.setattr(body_module, "_cache", cache)
+    pages = [page(str(i)).encode() for i in range(20)]
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(200):
+                raw = pages[(seed + i) % len(pages)]
+                out = process_html(raw, "text/html", None, ctx(cache_key=("k", (seed + i) % 3)))
+                assert out.changed and b"data-gk-src" in out.body
+        except BaseException as e:  # collected for the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(cache.items) <= 8 and cache.bytes == sum(n for _, n in cache.items.values())
+
+
+def test_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(body_module, "MAX_DECODED_BYTES", 10_000)
+    data = gzip.compress(b"<p>" + b"x" * 100_000)
+    out = process_html(data, "text/html", "gzip", ctx())
+    assert out.body is data and out.reason is not None and "limit" in out.reason
