@@ -153,7 +153,7 @@ _STRUCTURE: Final = frozenset(
     {"noscript", "template", "svg", "math", "base", "head", "html", "plaintext", "select", "keygen"}
 )
 _SELECT_IGNORES: Final = frozenset(
-    {"xmp", "style", "iframe", "noembed", "noframes", "noscript", "plaintext", "svg", "math"}
+    {"xmp", "style", "iframe", "noembed", "noframes", "noscript", "plaintext", "svg", "math", "title"}
 )
 _HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
 _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio", "select"})
@@ -167,7 +167,7 @@ _WIDGET_HINT: Final = re.compile("-" + _WIDGET_TAIL)
 
 # Only a tag whose name is in lower case can be boring: a lower-case alternation is much cheaper for
 # `re` than a case-folded one, and the rare upper-case tag is looked at in Python.
-_LOWER_NAME: Final = r"(?=[a-z][^\t\n\f\r />A-Z]*+[\t\n\f\r />])"
+_LOWER_NAME: Final = r"[a-z][^\t\n\f\r />A-Z]*+(?=[\t\n\f\r />])"
 
 
 # Foreign content (SVG, MathML): the tree builder's rules, the part the tokenizer depends on.
@@ -248,9 +248,9 @@ _FOREIGN, _HTML_POINT, _TEXT_POINT, _HTML_ELEMENT = 0, 1, 2, 3
 
 def _skip_html(local: bool) -> str:
     starts = _alternation(_HTML_STARTS, fold=False) + _NAME_END
-    boring_start = r"<" + _LOWER_NAME + "(?!" + starts + r")" + _TAG_NAME + _BORING_ATTRS + ">"
+    boring_start = r"<(?!" + starts + r")" + _LOWER_NAME + _BORING_ATTRS + ">"
     ends = _alternation(_HTML_ENDS, fold=False) + _NAME_END
-    boring_end = r"</" + _LOWER_NAME + "(?!" + ends + r")" + _TAG_NAME + _attrs() + ">"
+    boring_end = r"</(?!" + ends + r")" + _LOWER_NAME + _attrs() + ">"
     return (
         r"(?:[^<]*+(?:" + boring_start + "|" + boring_end + "|" + _COMMENT + "|" + _QUIET_SVG
         + ("|" + _LOCAL_FETCH if local else "")
@@ -442,6 +442,21 @@ def _remove_dots(path: str) -> str:
 
 
 def _absolute(raw: str, base: str) -> str:
+    key = (raw, base)
+    hit = _ABSOLUTE.get(key)
+    if hit is None:
+        hit = _join(raw, base)
+        if len(raw) <= 2048:
+            if len(_ABSOLUTE) >= 4096:
+                _ABSOLUTE.clear()
+            _ABSOLUTE[key] = hit
+    return hit
+
+
+_ABSOLUTE: dict[tuple[str, str], str] = {}
+
+
+def _join(raw: str, base: str) -> str:
     url = raw.strip(_STRIP).translate(_TAB_NL)
     m = _SCHEME.match(url)
     if (m is None or m.group(1).lower() in _SPECIAL) and "\\" in url:
@@ -778,7 +793,6 @@ class _Pass:
         self.depth = depth
         self.meet = meet  # the main reading's states: a secondary one stops where it meets them
         self.edits: list[tuple[int, int, str]] = []
-        self.edited: set[int] = set()
         self.blocked: list[Blocked] = []
         self.reported: list[Blocked] = []
         self.embeds: list[Embed] = []
@@ -1506,14 +1520,13 @@ class _Pass:
         )
 
     def _apply(self, inert: _Inert, start: int, embed: Embed | None) -> None:
-        self.edited.add(start)
-        needs = self.needs
-        for s in inert.services:
-            needs.add((s,), inert.blocked.url, inert.blocked.kind)
-        if inert.undeclared:
-            needs.undeclared = True
         self.blocked.append(inert.blocked)
-        if self.analyze_only:
+        if self.analyze_only:  # what an iframe's srcdoc needs, all together
+            needs = self.needs
+            for s in inert.services:
+                needs.add((s,), inert.blocked.url, inert.blocked.kind)
+            if inert.undeclared:
+                needs.undeclared = True
             return
         edits = self.edits
         marker = inert.marker

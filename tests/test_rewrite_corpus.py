@@ -9,10 +9,11 @@ import re
 import pytest
 from corpus import EMBEDS, PAGE_URL, PAGES
 from corpus.html5_leaks import leaks
+from corpus.placement import assert_well_placed
 
 from gatekeeper.body import process_html
 from gatekeeper.registry import load_registry
-from gatekeeper.rewrite import Embed, PageContext, Plan, plan, rewrite
+from gatekeeper.rewrite import Embed, PageContext, plan, rewrite
 
 REGISTRY = load_registry()
 ALL = frozenset(s.id for s in REGISTRY.services)
@@ -30,21 +31,6 @@ def snippets(lang: str | None) -> tuple[str, str]:
 
 def ctx(granted: frozenset[str] = frozenset()) -> PageContext:
     return PageContext(REGISTRY, granted, PAGE_URL, snippets=snippets, placeholder=placeholder)
-
-
-def assert_well_placed(html: str, p: Plan) -> None:
-    """Each insertion: a prefix before an attribute name, new attributes right after a tag name,
-    a placeholder before a tag, or a snippet."""
-    for pos, text in p.inserts:
-        if text == "data-gk-":
-            assert html[pos - 1] in " \t\n\f\r/\"'", html[pos - 20 : pos + 20]
-            assert re.match(r"[^\t\n\f\r />=]+", html[pos:]), html[pos : pos + 20]
-        elif text.startswith(" data-gk"):
-            assert re.search(r"<[a-zA-Z][^\t\n\f\r />]*$", html[max(0, pos - 64) : pos]), html[pos - 20 : pos]
-        elif text.startswith('<div class="gk-ph"'):
-            assert html[pos] == "<"
-        else:
-            assert "data-gk-snippet" in text
 
 
 def check_no_leaks(out: str, granted: frozenset[str]) -> None:
