@@ -41,6 +41,7 @@ class ProcessedBody:
     changed: bool
     reason: str | None = None  # why the body was left unchanged, when it could not be rewritten
     blocked: tuple[Blocked, ...] = ()
+    reported: tuple[Blocked, ...] = ()  # undeclared third parties let through (report mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,12 +243,21 @@ def _process(
     except UnicodeDecodeError as e:
         raise _BodyError(f"not valid {codec} ({source}) at byte {e.start + bom}") from None
     p = plan(text, ctx)
+    for r in p.reported:
+        log_once(
+            log,
+            ("gatekeeper.body", "undeclared", r.url.split("/", 3)[2] if "//" in r.url else r.url),
+            logging.INFO,
+            "undeclared third party %s (%s), let through in report mode; declare it in the services file",
+            r.url,
+            r.kind,
+        )
     if not p.inserts:
-        return ProcessedBody(body, False, None, p.blocked)
+        return ProcessedBody(body, False, None, p.blocked, p.reported)
     out = _splice(raw, bom, text, codec, p.inserts)
     if encoding not in ("", "identity"):
         out = _compress(out, encoding, wbits)
-    return ProcessedBody(out, True, None, p.blocked)
+    return ProcessedBody(out, True, None, p.blocked, p.reported)
 
 
 def process_html(

@@ -262,3 +262,16 @@ def test_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     data = gzip.compress(b"<p>" + b"x" * 100_000)
     out = process_html(data, "text/html", "gzip", ctx())
     assert out.body is data and out.reason is not None and "limit" in out.reason
+
+
+def test_report_mode_lets_undeclared_through_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    from gatekeeper.registry import Registry
+
+    report = PageContext(Registry(REGISTRY.services, strict=False), frozenset(), "https://city.example.jp/")
+    raw = b'<img src="https://cdn.report-mode.example/x.png"><iframe src="' + YT.encode() + b'"></iframe>'
+    with caplog.at_level("INFO", logger="gatekeeper.body"):
+        out = process_html(raw, "text/html", None, report)
+    assert b'src="https://cdn.report-mode.example/x.png"' in out.body  # let through
+    assert b'data-gk-src="' + YT.encode() in out.body  # a declared service still waits for consent
+    assert [r.url for r in out.reported] == ["https://cdn.report-mode.example/x.png"]
+    assert any("cdn.report-mode.example" in r.getMessage() for r in caplog.records)
