@@ -10,7 +10,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -23,7 +23,7 @@ from gatekeeper.psl import normalize_host
 from gatekeeper.registry import ConfigError, Registry, load_registry
 
 from .browser import BrowserNotFound, Chromium, context_options
-from .model import PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
+from .model import BannerRecord, PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
 from .rules import RuleContext, evaluate, third_parties
 from .visit import VisitConfig, run_visit
 
@@ -137,10 +137,11 @@ def _sitemap_urls(text: str) -> list[str]:
 
 async def _run_pool(
     browser: Browser,
-    tasks: list[tuple[str, VisitKind]],
+    tasks: Sequence[tuple[str, VisitKind]],
     cfg: VisitConfig,
     workers: int,
     done: Callable[[str, VisitKind, VisitRecord], None],
+    without_banner: frozenset[str] = frozenset(),
 ) -> dict[tuple[str, VisitKind], VisitRecord]:
     queue: asyncio.Queue[tuple[str, VisitKind]] = asyncio.Queue()
     for t in tasks:
@@ -153,7 +154,15 @@ async def _run_pool(
                 url, kind = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            record = await run_visit(browser, url, kind, cfg)
+            try:
+                record = await run_visit(browser, url, kind, cfg, url not in without_banner)
+            except Exception as e:  # one broken visit (a crashed tab...) must not stop the scan
+                if not browser.is_connected():
+                    raise ScanError(f"the browser went away during the scan: {e}") from e
+                record = VisitRecord(
+                    kind, url, url, None, f"the visit failed: {type(e).__name__}: {e}",
+                    BannerRecord(False),
+                )  # fmt: skip
             results[(url, kind)] = record
             done(url, kind, record)
 
@@ -319,10 +328,10 @@ async def _scan(
                 discover(first.final_url, next_level)
             else:
                 keep.append(url)
+        no_banner = frozenset(u for u in keep if not firsts[(u, VisitKind.FIRST_VIEW)].banner.found)
+        tasks = [(u, k) for u in keep for k in later]
         results = dict(firsts)
-        results.update(
-            await _run_pool(browser, [(u, k) for u in keep for k in later], cfg, options.workers, visit_done)
-        )
+        results.update(await _run_pool(browser, tasks, cfg, options.workers, visit_done, no_banner))
         for url in keep:
             visits = tuple(results[(url, k)] for k in options.visits)
             pages.append(PageResult(url, depth, visits))

@@ -310,7 +310,15 @@ def _same_page(a: str, b: str) -> bool:
 
 
 class _Visit:
-    def __init__(self, context: BrowserContext, url: str, kind: VisitKind, cfg: VisitConfig) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        url: str,
+        kind: VisitKind,
+        cfg: VisitConfig,
+        banner_expected: bool = True,
+    ) -> None:
+        self.banner_expected = banner_expected
         self.context = context
         self.url = url
         self.kind = kind
@@ -345,9 +353,10 @@ class _Visit:
         except PlaywrightError as e:
             return self._record(BannerRecord(False), None, (), error=_first_line(e))
         status = response.status if response is not None else None
-        # Before a choice only the banner matters in the other visits (the first view records this
-        # load): a short quiet time, and the banner search waits for late banners.
-        await self.settle(None if self.kind is VisitKind.FIRST_VIEW else min(150, self.cfg.settle_ms))
+        if self.kind is VisitKind.FIRST_VIEW:
+            await self.settle()
+        # In the other visits only the banner matters before the choice (the first view records
+        # this load): look for it at once, and a little longer for banners that render late.
         gatekeeper = await _has(page, "[data-gk-snippet]")
         banner = await self._find_banner()
 
@@ -401,13 +410,12 @@ class _Visit:
 
     async def _find_banner(self) -> Banner | None:
         banner = await find_banner(self.page)
-        if banner is None and self.kind is not VisitKind.FIRST_VIEW:
-            # consent platforms often render late; a visitor would wait a moment too
-            for _ in range(3):
-                await asyncio.sleep(0.2)
+        if banner is None and self.kind is not VisitKind.FIRST_VIEW and self.banner_expected:
+            # consent platforms render when their script has run; a visitor would wait a moment too
+            deadline = time.monotonic() + 1.5
+            while banner is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.15)
                 banner = await find_banner(self.page)
-                if banner is not None:
-                    break
         return banner
 
     async def _click(self, banner: Banner, role: str) -> str:
@@ -425,26 +433,29 @@ class _Visit:
                 return problem
         return ""
 
-    async def _choose(self, banner: Banner, role: str) -> str:
+    async def _choose(self, banner: Banner, role: str, quiet_ms: int | None = None) -> str:
         """Click `role` and let the choice take effect; "" when done, else why not."""
         navigations = len(self.rec.main_documents)
         problem = await self._click(banner, role)
         if not problem:
-            await self._after_choice(navigations)
+            await self._after_choice(navigations, quiet_ms)
         return problem
 
-    async def _after_choice(self, navigations_before: int) -> None:
+    async def _after_choice(self, navigations_before: int, quiet_ms: int | None = None) -> None:
         """Let the choice take effect, then look at the page as it loads with the choice made."""
         with contextlib.suppress(PlaywrightError):
             await self.page.wait_for_load_state("load", timeout=self.cfg.timeout_ms)
-        await self.settle()
+        await self.settle(quiet_ms)
         landed = self.rec.main_documents[navigations_before:]
         if not (landed and _same_page(landed[-1], self.url)):
             with contextlib.suppress(PlaywrightError):
                 await self.page.goto(self.url, wait_until="load", timeout=self.cfg.timeout_ms)
-            await self.settle()
+            await self.settle(quiet_ms)
 
     async def _withdraw(self) -> tuple[tuple[JarCookie, ...] | None, str]:
+        """Withdraw consent as the visitor would, reload, and return the jar then. Only the jar
+        matters here, so loads get a short quiet time."""
+        quick = min(150, self.cfg.settle_ms)
         self.rec.phase = Phase.WITHDRAWN
         banner = await find_banner(self.page, reopen=True)
         reopen = banner is not None and not banner.has_reject and banner.has_reopen
@@ -452,13 +463,13 @@ class _Visit:
             await asyncio.sleep(0.1)
             banner = await find_banner(self.page)
         how = ""
-        if banner is not None and banner.has_reject and not await self._choose(banner, "reject"):
+        if banner is not None and banner.has_reject and not await self._choose(banner, "reject", quick):
             how = "withdrawn with the banner's reject button"
         if not how:
             api = await withdraw_by_api(self.page)
             if api:
-                await self.settle()
-                await self._after_choice(len(self.rec.main_documents))
+                await self.settle(quick)
+                await self._after_choice(len(self.rec.main_documents), quick)
                 how = f"withdrawn with {api}"
         if not how:
             return None, "could not withdraw: no reject button after reopening, no known API"
@@ -568,8 +579,17 @@ def _first_line(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
-async def run_visit(browser: Browser, url: str, kind: VisitKind, cfg: VisitConfig) -> VisitRecord:
-    """Visit `url` once in a fresh context (empty jar) and record what happened."""
+async def run_visit(
+    browser: Browser,
+    url: str,
+    kind: VisitKind,
+    cfg: VisitConfig,
+    banner_expected: bool = True,
+) -> VisitRecord:
+    """Visit `url` once in a fresh context (empty jar) and record what happened.
+
+    `banner_expected=False` (the first view found none) skips waiting for a banner to render.
+    """
     headers = dict(cfg.headers)
     if kind is VisitKind.GPC:
         headers["Sec-GPC"] = "1"
@@ -577,7 +597,7 @@ async def run_visit(browser: Browser, url: str, kind: VisitKind, cfg: VisitConfi
         **context_options(ignore_https_errors=cfg.ignore_https_errors, extra_http_headers=headers)
     )
     try:
-        return await _Visit(context, url, kind, cfg).run()
+        return await _Visit(context, url, kind, cfg, banner_expected).run()
     finally:
         with contextlib.suppress(PlaywrightError):
             await context.close()
