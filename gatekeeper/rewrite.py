@@ -141,7 +141,7 @@ _BORING_ATTRS: Final = (
     + r")|(?![\t\n\f\r ]*+=))|"
     + _GUARD
     + r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
-    r'(?:="[^"]*+"|[\t\n\f\r ]*+=[\t\n\f\r ]*+' + _VALUE + r")?+))*+[\t\n\f\r /]*+"
+    r'(?:="[^"]*+"|[\t\n\f\r ]*+=[\t\n\f\r ]*+' + _VALUE + r"|(?![\t\n\f\r ]*+=))))*+[\t\n\f\r /]*+"
 )
 
 _RAW_TEXT: Final = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
@@ -267,6 +267,7 @@ _FLAGS: Final = re.ASCII | re.IGNORECASE
 _HTML_RE: Final = re.compile(_skip_html(True) + _TOKEN, re.ASCII)
 _HTML_RE_BASE: Final = re.compile(_skip_html(False) + _TOKEN, re.ASCII)  # under a third-party <base>
 _TOKEN_RE: Final = re.compile(_TOKEN, re.ASCII)
+_TAG_OPEN: Final = re.compile(r"<[a-zA-Z]")
 _WIDGET_TAG_AT: Final = re.compile(
     r"<(?:[aA]|[dD][iI][vV]|[bB][lL][oO][cC][kK][qQ][uU][oO][tT][eE])[\t\n\f\r /]"
 )
@@ -785,7 +786,7 @@ class _Pass:
         self.site_host = site_host
         self.base = base
         self.page_base = base
-        self.base_seen = False
+        self.base_seen = False  # the first <base href> wins
         self.granted = ctx.granted | live
         self.live = live
         self.shadow = shadow  # a secondary reading: inserts only, no placeholders, no quotes
@@ -891,6 +892,25 @@ class _Pass:
             if pos < 0:
                 self.eof_at = start  # the rest of the page is the text of this element
                 return
+
+    def paranoid(self, pos: int) -> None:
+        """Take every "<name ...>" from `pos` on for a tag, in HTML and in SVG alike."""
+        html = self.html
+        for lt in _TAG_OPEN.finditer(html, pos):
+            m = _TOKEN_RE.match(html, lt.start())
+            if m is None or m.group(1) is None or m.group(2) is not None:
+                continue
+            name = _lower(m.group(3))
+            start, end = m.start(1), m.end()
+            if name in _SVG_FETCH:
+                self._svg_element(m, name, self._attrs_of(m), start, end)
+            if name == "script":
+                self._script(m, start, end, start)
+            elif name == "style":
+                close = _RAW_END["style"].search(html, end)
+                self._style(m, start, end, close.start() if close is not None else len(html))
+            elif name in _FETCHERS or name not in _SVG_FETCH:
+                self._element(m, name, start, end)
 
     def _attrs_of(self, m: re.Match[str]) -> _Attrs:
         return _Attrs(self.html, m.start(4), m.end(4))
@@ -1247,7 +1267,7 @@ class _Pass:
         ):
             return
         embed = None
-        if out.embed is not None:
+        if out.embed is not None and not self.shadow:
             index = self.embed_count
             self.embed_count += 1
             if index in self.ctx.once:
@@ -1520,6 +1540,8 @@ class _Pass:
         )
 
     def _apply(self, inert: _Inert, start: int, embed: Embed | None) -> None:
+        if self.shadow:
+            embed = None  # a placeholder belongs to the main reading only
         self.blocked.append(inert.blocked)
         if self.analyze_only:  # what an iframe's srcdoc needs, all together
             needs = self.needs
@@ -1695,6 +1717,20 @@ def _other_readings(
                 main.edits.append(e)
         main.blocked.extend(other.blocked)
         work.extend(other.alternatives)
+    left = [pos for pos, state in work if (pos, state) not in done and main.states.get(pos) != state]
+    if left:
+        # Too many ways to read this page (only crafted markup gets here): from the first stretch
+        # still in doubt, every tag that parses as one is taken for real, whatever surrounds it.
+        other = _Pass(html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True)
+        other.paranoid(min(left))
+        for e in other.edits:
+            if (e[0], e[2]) not in inserted:
+                inserted.add((e[0], e[2]))
+                if e[2].startswith(" data-gk") and e[0] in markers:
+                    main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
+                else:
+                    main.edits.append(e)
+        main.blocked.extend(other.blocked)
 
 
 def _merge_markers(first: tuple[int, int, str], other: tuple[int, int, str]) -> tuple[int, int, str]:

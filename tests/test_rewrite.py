@@ -448,3 +448,19 @@ def test_post_widgets() -> None:
     # "load once" on the post: the post and its widget script come alive, the other post waits
     assert 'data-gk-ph="0"' not in once.html and 'src="https://platform.twitter.com/widgets.js"' in once.html
     assert 'data-gk-ph="1"' in once.html
+
+
+def test_too_many_readings_falls_back_to_taking_every_tag() -> None:
+    # select, svg, noscript, title and style ambiguities stacked: more readings than the budget
+    from corpus.html5_leaks import leaks
+
+    html = (
+        '<svg><foreignObject><div></svg><svg><foreignObject><select><xmp><input type="image" x="" '
+        'src="https&colon;//cdn.stranger.example/e.png" x=""><math><mi><p></mi><p></svg><select><iframe>'
+        '<noscript><svg></svg><title><style><input type="image" x="" '
+        'src="https&colon;//cdn.stranger.example/e.png" x=""></iframe></xmp><math><mi><p></noscript>'
+        '<iframe src="ht\ttps://cdn.stranger.example/f.png" x="" x=""></iframe></mi>'
+    ) * 2
+    out = check(html, ctx())
+    for scripting in (False, True):
+        assert leaks(out, REGISTRY, frozenset(), PAGE_URL, scripting=scripting) == []
