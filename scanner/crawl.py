@@ -119,7 +119,9 @@ async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple
         try:
             response = await page.goto(url, timeout=options.timeout * 1000, wait_until="commit")
         except PlaywrightError as e:
-            return None, str(e).strip().splitlines()[0] if str(e).strip() else "failed", url
+            text = str(e).strip()
+            net = re.search(r"net::ERR_\w+", text)
+            return None, net.group(0) if net else (text.splitlines() or ["failed"])[0], url
         if response is None:
             return None, "no response", url
         try:

@@ -4,6 +4,7 @@ the reports are valid and the HTML one opens in Chromium."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,8 +177,12 @@ def test_cli_exit_codes_and_reports(leaky_site, _stub_server, tmp_path, capsys):
 
 
 def test_cli_unreachable_site_is_exit_2_with_one_line(capsys):
-    code = main(["http://127.0.0.1:9/", "--quiet"])  # the discard port: nothing listens
-    err = capsys.readouterr().err.strip()
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main([f"http://127.0.0.1:{port}/", "--quiet"])
+    err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("gatekeeper scan: error: cannot reach http://127.0.0.1:9/")
-    assert "\n" not in err
+    assert err == (
+        f"gatekeeper scan: error: cannot reach http://127.0.0.1:{port}/: net::ERR_CONNECTION_REFUSED\n"
+    )

@@ -1,4 +1,5 @@
-"""The pytest plugin as a QA suite uses it: `gatekeeper_scan(url).assert_clean()`, in a pytest of its own."""
+"""The pytest plugin as a QA suite uses it: `gatekeeper_scan(url).assert_clean()`, in a pytest of its own
+that finds the plugin through the package's `pytest11` entry point."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_tracker_page(gatekeeper_scan):
 def test_gatekeeper_scan_fixture(pytester, _stub_server):
     with serve_app(app) as base:
         pytester.makepyfile(INNER.format(services=str(SERVICES), stub=_stub_server.address, base=base))
-        result = pytester.runpytest_subprocess("-p", "scanner.pytest_plugin", "-p", "no:cacheprovider")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*AssertionError: the site broke its promises:*",
