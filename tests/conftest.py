@@ -17,6 +17,10 @@ Fixtures (plain Playwright sync API, no pytest-playwright):
   fail at once as not resolved (one extra browser process per distinct list, kept for the session).
   `javascript=False` disables scripts. Closed after the test.
 - `page`: a page in a fresh `browser_context()`.
+- `_stub_server`: the session's stub itself, unreset, for module-scoped fixtures (a whole scan).
+- The scanner's async API runs in its own thread next to these (the sync API keeps an event loop in
+  the main thread): `scanner.scan(options, chromium=chromium)` does that by itself.
+- Also available: `pytester`, and the scanner plugin's `gatekeeper_scan` (entry point).
 
 No browser found is an error with the fix in its message, not a skip: CI must not pass silently.
 """
