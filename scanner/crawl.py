@@ -25,7 +25,7 @@ from gatekeeper.registry import ConfigError, Registry, load_registry
 from .browser import BrowserNotFound, Chromium, context_options
 from .model import BannerRecord, PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
 from .rules import RuleContext, evaluate, third_parties
-from .visit import VisitConfig, run_visit
+from .visit import VisitConfig, add_site_headers, run_visit
 
 __all__ = ["Progress", "ScanError", "scan", "scan_async"]
 
@@ -109,12 +109,10 @@ def _loopback(host: str) -> bool:
 async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple[int | None, str, str]:
     """GET through the browser (so host mapping applies): status, body and the URL it ended at;
     (None, error, url) on failure."""
-    context = await browser.new_context(
-        **context_options(
-            ignore_https_errors=options.ignore_https_errors, extra_http_headers=dict(options.headers)
-        )
-    )
+    context = await browser.new_context(**context_options(ignore_https_errors=options.ignore_https_errors))
     try:
+        if options.headers:
+            await add_site_headers(context, url, options.headers)
         page = await context.new_page()
         try:
             response = await page.goto(url, timeout=options.timeout * 1000, wait_until="commit")

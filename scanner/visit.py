@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, Route
 from playwright.async_api import Error as PlaywrightError
 
 from gatekeeper.cookies import parse_set_cookie
@@ -42,7 +42,7 @@ from .model import (
     VisitRecord,
 )
 
-__all__ = ["VisitConfig", "run_visit"]
+__all__ = ["VisitConfig", "add_site_headers", "run_visit"]
 
 _BINDING = "__gkScanRecord"  # the name hooks.js reports through
 
@@ -579,6 +579,22 @@ def _first_line(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
+async def add_site_headers(context: BrowserContext, url: str, headers: Mapping[str, str]) -> None:
+    """Send `headers` with every request to `url`'s origin (and to no other)."""
+    site = urlsplit(url)
+    origin = (site.scheme, site.netloc)
+
+    def same_origin(request_url: str) -> bool:
+        p = urlsplit(request_url)
+        return (p.scheme, p.netloc) == origin
+
+    async def add(route: Route) -> None:
+        merged = {**await route.request.all_headers(), **{k.lower(): v for k, v in headers.items()}}
+        await route.continue_(headers=merged)
+
+    await context.route(same_origin, add)
+
+
 async def run_visit(
     browser: Browser,
     url: str,
@@ -590,13 +606,15 @@ async def run_visit(
 
     `banner_expected=False` (the first view found none) skips waiting for a banner to render.
     """
-    headers = dict(cfg.headers)
-    if kind is VisitKind.GPC:
-        headers["Sec-GPC"] = "1"
+    # Sec-GPC goes everywhere, as a browser sends it; the operator's headers (credentials for a
+    # staging site) only to the site itself, never to the third parties it embeds.
+    gpc = {"Sec-GPC": "1"} if kind is VisitKind.GPC else {}
     context = await browser.new_context(
-        **context_options(ignore_https_errors=cfg.ignore_https_errors, extra_http_headers=headers)
+        **context_options(ignore_https_errors=cfg.ignore_https_errors, extra_http_headers=gpc)
     )
     try:
+        if cfg.headers:
+            await add_site_headers(context, url, cfg.headers)
         return await _Visit(context, url, kind, cfg, banner_expected).run()
     finally:
         with contextlib.suppress(PlaywrightError):

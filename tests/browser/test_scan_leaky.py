@@ -176,6 +176,32 @@ def test_cli_exit_codes_and_reports(leaky_site, _stub_server, tmp_path, capsys):
     assert main([*args, "--fail-on", "warning"]) == 1
 
 
+def test_extra_headers_go_to_the_site_only(chromium, _stub_server):
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http" and (b"x-staging-key", b"s3cret") not in scope["headers"]:
+            await send({"type": "http.response.start", "status": 401, "headers": []})
+            await send({"type": "http.response.body", "body": b"no key"})
+            return
+        await app(scope, receive, send)
+
+    _stub_server.reset()
+    with serve_app(guarded) as base:
+        options = ScanOptions(
+            url=base + "/ignores-reject",
+            services=SERVICES,
+            ignore_https_errors=True,
+            max_pages=1,
+            screenshots=False,
+            headers={"X-Staging-Key": "s3cret"},
+        )
+        result = scan(options, chromium=chromium)
+    (page,) = result.pages
+    assert {(f.rule, f.subject) for f in page.findings} == EXPECTED["/ignores-reject"]
+    assert [v.status for v in page.visits] == [200, 200, 200, 200]
+    hits = _stub_server.hits_for("www.googletagmanager.com")
+    assert hits and all("x-staging-key" not in h.headers for h in hits)
+
+
 def test_cli_unreachable_site_is_exit_2_with_one_line(capsys):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
