@@ -1190,9 +1190,16 @@ class _Pass:
             self.widgets and name in _WIDGET_TAGS and _WIDGET_RE_CLASS.search(html, start, end) is not None
         )
         if widget:
-            attrs = self._attrs_of(m)
-            need = _Need()
-            self._widget(m, name, attrs, start, end, need, self._generic(attrs, name, need))
+            key: tuple[object, ...] = (
+                "widget",
+                name,
+                html[start:end],
+                self.base.url,
+                self.site_host,
+                self.granted,
+                self.ctx.granted,
+            )
+            self._replay(self._memo(key, lambda: self._widget_outcome(m, name, start)), name, start, end)
             return
         if self.base.first_party and _MAYBE_EXTERNAL.search(html, start, end) is None:
             return  # none of its URLs can leave the site
@@ -1339,44 +1346,31 @@ class _Pass:
             services,
         )
 
-    def _widget(
-        self,
-        m: re.Match[str],
-        name: str,
-        attrs: _Attrs,
-        start: int,
-        end: int,
-        need: _Need,
-        renamed: list[str],
-    ) -> None:
+    def _widget_outcome(self, m: re.Match[str], name: str, start: int) -> _Outcome:
         """A blockquote/a/div a vendor's script turns into a post: a placeholder before it."""
+        attrs = self._attrs_of(m)
+        need = _Need()
+        renamed = self._generic(attrs, name, need)
         classes = (attrs.get("class") or "").split()
         widget = next((_WIDGETS[c] for c in classes if c in _WIDGETS), None)
-        if widget is None or "data-gk" in attrs.first:
-            if widget is not None and "data-gk" in attrs.first:
-                self.embed_count += 1  # rewritten by an earlier pass: keeps its number
-            if renamed:
-                self._make_inert(m, name, attrs, start, need, renamed, None)
-            return
-        url = next((v for a in _WIDGET_URL_ATTRS if (v := attrs.get(a))), None) or widget
-        post = _Need()
-        self._check(post, widget, name, True)
-        if url != widget:
-            self._check(post, url, name, True)
-        service = next((s for s in post.services if s.placeholder in _PLACEHOLDER_KINDS), None)
-        if service is None:
-            if renamed:
-                self._make_inert(m, name, attrs, start, need, renamed, None)
-            return
-        index = self.embed_count
-        self.embed_count += 1
-        if index in self.ctx.once:
-            return
-        embed = Embed(index, name, _absolute(url, self.base.url), attrs.get("width"),
-                      attrs.get("height"), (service,))  # fmt: skip
-        for s in post.services:
-            need.add((s,), embed.url, name)
-        self._make_inert(m, name, attrs, start, need, renamed, embed)
+        if widget is not None and "data-gk" in attrs.first:
+            return _COUNT_OUTCOME  # made inert by an earlier pass: keeps its number
+        template = None
+        if widget is not None:
+            url = next((v for a in _WIDGET_URL_ATTRS if (v := attrs.get(a))), None) or widget
+            post = _Need()
+            self._check(post, widget, name, True)
+            if url != widget:
+                self._check(post, url, name, True)
+            service = next((s for s in post.services if s.placeholder in _PLACEHOLDER_KINDS), None)
+            if service is not None:
+                absolute = _absolute(url, self.base.url)
+                for s in post.services:
+                    need.add((s,), absolute, name)
+                template = (name, absolute, attrs.get("width"), attrs.get("height"), (service,))
+        if template is None and not renamed:
+            return _NO_OUTCOME
+        return _Outcome(_INERT, self._inert(m, name, attrs, start, need, renamed), template)
 
     def _memo(self, key: tuple[object, ...], compute: Callable[[], _Outcome]) -> _Outcome:
         """A tag's outcome, computed once per registry for the same text, base and grants."""
