@@ -32,7 +32,7 @@ def context(granted: frozenset[str] = frozenset(), registry: Registry = REGISTRY
     return PageContext(registry, granted, PAGE_URL, snippets=snippets, placeholder=placeholder)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(
     documents(),
     st.sampled_from([frozenset(), frozenset({"youtube"}), frozenset({"google-analytics", "facebook"})]),
@@ -48,7 +48,7 @@ def test_nothing_leaks(doc: str, granted: frozenset[str]) -> None:
         assert not found, (scripting, found, out.html)
 
 
-@settings(max_examples=EXAMPLES // 2, deadline=None)
+@settings(max_examples=EXAMPLES // 2, deadline=None, database=None)
 @given(documents())
 def test_only_insertions_where_they_belong(doc: str) -> None:
     p = plan(doc, context())
@@ -56,7 +56,7 @@ def test_only_insertions_where_they_belong(doc: str) -> None:
     assert p.apply(doc).count("data-gk-snippet") == doc.count("data-gk-snippet") + 2
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None, database=None)
 @given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
 def test_never_raises_on_any_text(text: str) -> None:
     for c in (context(), context(registry=REPORT)):
@@ -87,3 +87,14 @@ def test_never_raises_on_any_text(text: str) -> None:
 def test_truncated_inputs(junk: str) -> None:
     out = rewrite(junk, context())
     assert out.error is None and rewrite(out.html, context()).html == out.html
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, database=None)
+@given(documents(), documents())
+def test_memos_depend_on_nothing_but_their_keys(first: str, second: str) -> None:
+    # outcomes are memoized per registry: a page must come out the same whatever came before it
+    warm = Registry(REGISTRY.services)
+    rewrite(first, context(registry=warm))
+    after = rewrite(second, context(registry=warm)).html
+    fresh = rewrite(second, context(registry=Registry(REGISTRY.services))).html
+    assert after == fresh
