@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,18 +133,38 @@ def find_chromium(explicit: str | os.PathLike[str] | None = None) -> str:
         found = shutil.which(str(path)) if not path.is_file() else str(path)
         if found is None or not os.access(found, os.X_OK):
             raise BrowserNotFound(f"--chromium {explicit}: no executable there; {_INSTALL_HINT}")
-        return found
+        return _unwrap(found)
     env = os.environ.get("GATEKEEPER_CHROMIUM")
     if env:
         return find_chromium(env)
     for name in _PATH_NAMES:
         found = shutil.which(name)
         if found:
-            return found
+            return _unwrap(found)
     downloaded = _playwright_download()
     if downloaded:
         return downloaded
     raise BrowserNotFound(f"no Chromium found on PATH ({', '.join(_PATH_NAMES)}); {_INSTALL_HINT}")
+
+
+def _unwrap(path: str) -> str:
+    """Debian's /usr/bin/chromium is a shell script that adds flags (extensions, GPU rasterization)
+    and Google API keys before it execs /usr/lib/chromium/chromium: run the binary itself."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return path
+    if not head.startswith(b"#!"):
+        return path
+    text = head.decode("utf-8", "replace")
+    libdir = re.search(r"^LIBDIR=(\S+)", text, re.M)
+    app = re.search(r"^APPNAME=(\S+)", text, re.M)
+    if libdir and app:
+        binary = Path(libdir.group(1).replace("$APPNAME", app.group(1)), app.group(1))
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return str(binary)
+    return path
 
 
 def _playwright_download() -> str | None:

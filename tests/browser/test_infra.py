@@ -136,6 +136,20 @@ def test_host_resolver_rules():
     assert host_resolver_rules({}, block_unmapped=False) == ""
 
 
+def test_debian_wrapper_script_is_unwrapped(tmp_path):
+    binary = tmp_path / "lib" / "chromium" / "chromium"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    wrapper = tmp_path / "chromium"
+    wrapper.write_text(
+        f"#!/bin/sh\nAPPNAME=chromium\nLIBDIR={tmp_path}/lib/$APPNAME\nexec $LIBDIR/$APPNAME\n"
+    )
+    wrapper.chmod(0o755)
+    assert find_chromium(wrapper) == str(binary)
+    assert find_chromium(binary) == str(binary)
+
+
 def test_missing_browser_is_a_clear_error(tmp_path):
     with pytest.raises(BrowserNotFound, match=r"no executable there.*apt-get install chromium"):
         find_chromium(tmp_path / "nope")
