@@ -381,8 +381,10 @@ def _target(raw: str, base_scheme: str) -> tuple[str, str] | None:
     url = raw.strip(_STRIP)
     if "\t" in url or "\n" in url or "\r" in url:
         url = url.translate(_TAB_NL)
-    if not url or url[0] == "#":
+    if not url:
         return None
+    if url[0] == "#":
+        return ("", url)  # the base URL itself: nothing to fetch unless the base is elsewhere
     m = _SCHEME.match(url)
     if m is not None:
         scheme = m.group(1).lower()
@@ -686,6 +688,11 @@ class _Need:
             s = services[0]  # any one of a URL's services allows it: name the first
             if not any(x is s for x in self.services):
                 self.services.append(s)
+
+    def merge(self, other: _Need) -> None:
+        for s in other.services:
+            self.add((s,), other.url, other.kind)
+        self.undeclared = self.undeclared or other.undeclared
 
     def marker(self) -> str:
         ids = [s.id for s in self.services]
@@ -1047,8 +1054,15 @@ class _Pass:
             self.template_depth += 1
         elif name == "base":
             if not self.base_seen and top_level:
-                href = self._attrs_of(m).get("href")
+                attrs = self._attrs_of(m)
+                href = attrs.get("href")
                 if href is not None:
+                    need = _Need()
+                    if self._check(need, href, "base"):
+                        # a third party not allowed: every relative URL (the snippets' too) would go
+                        # there; made inert, the next <base href> is the one browsers use
+                        self._apply(self._inert(m, "base", attrs, start, need, ["href"]), start, None)
+                        return end
                     self.base_seen = True
                     self._set_base(href)
         elif name == "head":
@@ -1300,6 +1314,8 @@ class _Pass:
             depth=self.depth + 1,
         )
         inner.run()
+        if inner.alternatives:
+            _other_readings(inner, srcdoc, self.ctx, self.prep, self.site_host, self.live)
         if not inner.needs.services and not inner.needs.undeclared:
             return False
         need.add(tuple(inner.needs.services), "about:srcdoc", "iframe")
@@ -1546,20 +1562,20 @@ class _Pass:
             return
         edits = self.edits
         marker = inert.marker
+        at = start + inert.name_end
         if self.shadow:  # inside what another reading takes for an attribute value: no quotes
-            # (the trailing space ends the unquoted value before a "/" or a name that follows)
             added = (
-                " data-gk="
-                + marker.replace(" ", "&#32;")
-                + (" type=text/plain " if inert.text_plain else " ")
+                " data-gk=" + marker.replace(" ", "&#32;") + (" type=text/plain" if inert.text_plain else "")
             )
+            if self.html[at : at + 1] == "/":
+                added += " "  # or the "/" would join the unquoted value
         else:
             added = ' data-gk="' + marker + '"'
             if inert.text_plain:
                 added += ' type="text/plain"'
         if embed is not None:
             added += " data-gk-hidden" if inert.hidden else " hidden"
-        edits.append((start + inert.name_end, 1, added))
+        edits.append((at, 1, added))
         for pos in inert.renames:
             edits.append((start + pos, 1, "data-gk-"))
         if embed is not None:
@@ -1696,9 +1712,10 @@ def _other_readings(
         done.add((pos, state))
         other = _Pass(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
-            state=state, meet=main.states,
+            state=state, meet=main.states, analyze_only=main.analyze_only, depth=main.depth,
         )  # fmt: skip
         other.run(pos)
+        main.needs.merge(other.needs)
         for e in other.edits:
             if (e[0], e[2]) in inserted:
                 continue
@@ -1715,8 +1732,12 @@ def _other_readings(
     if left:
         # Too many ways to read this page (only crafted markup gets here): from the first stretch
         # still in doubt, every tag that parses as one is taken for real, whatever surrounds it.
-        other = _Pass(html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True)
+        other = _Pass(
+            html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
+            analyze_only=main.analyze_only, depth=main.depth,
+        )  # fmt: skip
         other.paranoid(min(left))
+        main.needs.merge(other.needs)
         for e in other.edits:
             if (e[0], e[2]) not in inserted:
                 inserted.add((e[0], e[2]))

@@ -156,14 +156,30 @@ def test_punycode_and_idn() -> None:
 
 
 def test_base_href() -> None:
-    html = '<head><base href="https://cdn.stranger.example/"></head><img src="a.png"><img src="/b.png">'
-    out = check(html, ctx())
-    assert out.count('data-gk="?"') == 2
+    # a third-party base would send every relative URL (the loader's too) there: it is made inert,
+    # and the page's URLs resolve against the page again
+    html = '<head><base href="https://cdn.stranger.example/"></head><img src="a.png"><img src="#top">'
+    result = rewrite(html, ctx())
+    assert result.html == (
+        '<head><base data-gk="?" data-gk-href="https://cdn.stranger.example/"></head>'
+        '<img src="a.png"><img src="#top">'
+    )
+    assert [b.kind for b in result.blocked] == ["base"]
+    assert check(html, ctx()) == result.html
+    # then the next <base href> is the one that counts
+    html = (
+        '<base href="https://cdn.stranger.example/"><base href="https://cdn2.stranger.example/"><img src=a>'
+    )
+    assert check(html, ctx()).count("data-gk-href") == 2
     html2 = '<head><base href="/static/"></head><img src="a.png">'
     assert check(html2, ctx()) == html2
     # the first base wins
     html3 = '<base href="/x/"><base href="https://cdn.stranger.example/"><img src="a.png">'
     assert check(html3, ctx()) == html3
+    # a base of a granted service stays, and what resolves against it is judged there
+    html4 = '<base href="https://www.youtube.com/embed/"><iframe src="x"></iframe><img src="#top">'
+    assert check(html4, ctx(granted=("youtube",))) == html4
+    assert "data-gk-href" in check(html4, ctx(registry=REPORT))  # a declared service waits even so
 
 
 # -- what is not markup ----------------------------------------------------------------------
@@ -416,10 +432,11 @@ def test_parser_states(html: str) -> None:
         assert leaks(out, REGISTRY, frozenset(), PAGE_URL, scripting=scripting) == [], out
 
 
-def test_third_party_base_applies_from_the_top() -> None:
-    html = '<img src="a.png"><base href="https://cdn.stranger.example/"><img src="b.png">'
-    out = check(html, ctx())
-    assert out.count('data-gk="?"') == 2
+def test_a_kept_third_party_base_applies_from_the_top() -> None:
+    # Google Maps granted: the base stays; "../x.png" leaves /maps for the rest of www.google.com
+    html = '<img src="../x.png"><base href="https://www.google.com/maps/"><img src="../y.png">'
+    out = check(html, ctx(granted=("google-maps",)))
+    assert out.count('data-gk="?"') == 2 and "<base href" in out
 
 
 def test_widget_class_outside_a_tag_is_no_widget() -> None:
