@@ -54,6 +54,13 @@ Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => t
 
 _STORAGE_SNAPSHOT = page_script("storage_snapshot.js")
 
+_SCROLL = """async () => {
+  const root = document.documentElement, body = document.body;
+  const end = Math.max(root.scrollHeight, body ? body.scrollHeight : 0);
+  const frame = () => new Promise(r => requestAnimationFrame(r));
+  for (let y = 0, n = 0; y < end && n < 30; y += innerHeight, n++) { scrollTo(0, y); await frame(); }
+  scrollTo(0, end); await frame(); scrollTo(0, 0);
+}"""
 _LINKS = "() => Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href)"
 
 
@@ -354,6 +361,7 @@ class _Visit:
             return self._record(BannerRecord(False), None, (), error=_first_line(e))
         status = response.status if response is not None else None
         if self.kind is VisitKind.FIRST_VIEW:
+            await self._scroll_through()
             await self.settle()
         # In the other visits only the banner matters before the choice (the first view records
         # this load): look for it at once, and a little longer for banners that render late.
@@ -445,12 +453,20 @@ class _Visit:
         """Let the choice take effect, then look at the page as it loads with the choice made."""
         with contextlib.suppress(PlaywrightError):
             await self.page.wait_for_load_state("load", timeout=self.cfg.timeout_ms)
-        await self.settle(quiet_ms)
         landed = self.rec.main_documents[navigations_before:]
         if not (landed and _same_page(landed[-1], self.url)):
+            await self.settle(quiet_ms)  # what the choice itself loads, in place
             with contextlib.suppress(PlaywrightError):
                 await self.page.goto(self.url, wait_until="load", timeout=self.cfg.timeout_ms)
-            await self.settle(quiet_ms)
+        if quiet_ms is None:
+            await self._scroll_through()
+        await self.settle(quiet_ms)
+
+    async def _scroll_through(self) -> None:
+        """Scroll to the end and back, as a reader would: lazy images and frames below the fold load
+        only then. (The first view's screenshot shows the top.)"""
+        with contextlib.suppress(PlaywrightError):
+            await self.page.evaluate(_SCROLL)
 
     async def _withdraw(self) -> tuple[tuple[JarCookie, ...] | None, str]:
         """Withdraw consent as the visitor would, reload, and return the jar then. Only the jar

@@ -151,7 +151,7 @@ def test_proposed_services_file_loads_and_lists_the_unknown(result, tmp_path):
     path = tmp_path / "proposed.toml"
     path.write_text(text)
     proposed = load_registry(path)
-    assert {s.id for s in proposed.services} == {"google-analytics", "meta-pixel", "x"}
+    assert {s.id for s in proposed.services} == {"google-analytics", "meta-pixel", "x", "linkedin-insight"}
     assert proposed.cookie_declaration("_ga") is not None
     assert '# name = "midori_variant"' in text
     assert '# hosts = ["cdn.unknown-widgets.example"]' in text
