@@ -258,6 +258,12 @@ def _skip_html(local: bool) -> str:
     )  # fmt: skip
 
 
+_CLOSES_P: Final = frozenset(
+    {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
+     "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+     "hgroup", "hr", "main", "menu", "nav", "ol", "p", "pre", "listing", "search", "section", "summary",
+     "table", "ul"}
+)  # fmt: skip
 _VOID: Final = frozenset(
     {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
      "keygen", "link", "meta", "param", "source", "track", "wbr", "html", "head", "body", "frameset"}
@@ -937,7 +943,7 @@ class _Pass:
     def _foreign_end(self, name: str, end: int) -> None:
         fstack = self.fstack
         if fstack[-1][1] == _HTML_ELEMENT:
-            if self._in_body_end(name) is None:
+            if self._in_body_end(name, end) is None:
                 # Ignored while an HTML element is the current node. Implied end tags (a <p> that a
                 # <div> closed) can make us think one is open when none is: read it as a foreign end too.
                 for i in range(len(fstack) - 1, -1, -1):
@@ -948,7 +954,7 @@ class _Pass:
         for i in range(len(fstack) - 1, -1, -1):
             frame = fstack[i]
             if frame[1] == _HTML_ELEMENT:  # the walk reached an HTML element: the in-body rules
-                self._in_body_end(name)
+                self._in_body_end(name, end)
                 return
             if frame[0] == name:
                 del fstack[i:]
@@ -967,7 +973,7 @@ class _Pass:
             self._other_reading(end)
             fstack[:] = before
 
-    def _in_body_end(self, name: str) -> bool | None:
+    def _in_body_end(self, name: str, end: int = -1) -> bool | None:
         """An end tag under the in-body rules, as far as our frames go: True when it closed an HTML
         element opened inside foreign content, None when an integration point stops it."""
         fstack = self.fstack
@@ -975,6 +981,10 @@ class _Pass:
             frame = fstack[i]
             if frame[1] == _HTML_ELEMENT:
                 if frame[0] == name:
+                    if i < len(fstack) - 1 and end >= 0:
+                        # closing more than the current node: an end tag we did not model (implied
+                        # ones) may have closed it already; read on without closing too
+                        self._other_reading(end)
                     del fstack[i:]
                     return True
             elif frame[1] != _FOREIGN:
@@ -1033,6 +1043,8 @@ class _Pass:
         if name in _FETCHERS or name in _WIDGET_TAGS:
             self._element(m, name, start, end)
             if self.fstack and name not in _VOID:
+                if name in _CLOSES_P and self.fstack[-1] == ("p", _HTML_ELEMENT, False):
+                    self.fstack.pop()
                 self.fstack.append((name, _HTML_ELEMENT, False))
             return end
         if name in ("svg", "math"):
@@ -1075,6 +1087,8 @@ class _Pass:
             self.lang = lang.strip() if lang is not None else None
         self._element(m, name, start, end)
         if self.fstack and name not in _VOID:
+            if name in _CLOSES_P and self.fstack[-1] == ("p", _HTML_ELEMENT, False):
+                self.fstack.pop()  # a block start tag closes an open <p>
             self.fstack.append((name, _HTML_ELEMENT, False))
         return end
 

@@ -418,6 +418,7 @@ PARSER_STATES = [
     f"<image src={E}>",
     f"<svg><animate attributeName=href values={E} /><image/></svg>",
     f"<input type=IMAGE src={E}>",
+    f"<svg><desc><p><div></p></desc><title><style></title><img src={E}>",
     f'<svg><desc><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"><select><textarea></textarea>x</desc>'
     f'<title><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"></title></svg>',
 ]
