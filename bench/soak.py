@@ -237,6 +237,8 @@ def main() -> int:
     ]
     for name, value, target, ok in rows:
         print(f"{name:<20}{value:<58}{target:<9}{ok}")
+    trace = [f"{sampler.at(t)[1] / 1024:.1f}" for t in range(0, int(seconds) + 1, 10)]
+    print(f"RSS every 10 s (MiB): {' '.join(trace)}")
     return 0
 
 
