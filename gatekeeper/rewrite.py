@@ -635,16 +635,16 @@ class _Prepared:
 
     def classify(self, site_host: str, host: str, path: str) -> tuple[Service, ...] | None:
         """None: first party; (): an undeclared third party; else the services the host belongs to."""
-        sensitive = any(host == h or host.endswith("." + h) for h in self.path_hosts)
-        key = (site_host, host, path if sensitive else "")
-        memo = self.memo
-        hit = memo.get(key, False)
-        if hit is not False:
-            return hit  # type: ignore[return-value]
         try:
             name = normalize_host(host)
         except Exception:  # a host no encoder accepts is nobody's: treat it as a stranger
             name = host.lower()
+        sensitive = any(name == h or name.endswith("." + h) for h in self.path_hosts)
+        key = (site_host, name, path if sensitive else "")
+        memo = self.memo
+        hit = memo.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
         result: tuple[Service, ...] | None
         if name and self.registry.is_first_party(name, site_host):
             result = None
@@ -800,6 +800,7 @@ class _Pass:
         self.base = base
         self.page_base = base
         self.base_seen = False  # the first <base href> wins
+        self.base_fixed = False  # the base is known from a first reading: <base> is only checked
         self.granted = ctx.granted | live
         self.live = live
         self.shadow = shadow  # a secondary reading: inserts only, no placeholders, no quotes
@@ -822,6 +823,9 @@ class _Pass:
         self.lang_seen = False
         self.states: dict[int, _State] = {}
         self.eof_at = len(html)  # where markup ends: the body snippet never goes past it
+        # where the outermost SVG/MathML, <template> and <select> still open began: a snippet put
+        # after them would land inside them, or end them and change how the rest is read
+        self.foreign_at = self.template_at = self.select_at = -1
         self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
@@ -831,6 +835,20 @@ class _Pass:
             if t >= 0 and _WIDGET_TAG_AT.match(html, t) and (not self.widget_at or self.widget_at[-1] != t):
                 self.widget_at.append(t)
         self.widgets = bool(self.widget_at)
+
+    def body_snippet_at(self) -> int:
+        """Where the body snippet goes when there is no </body>: the end of the markup, or before the
+        outermost element still open that would swallow it."""
+        if self.body_end >= 0:
+            return self.body_end
+        open_at = [self.eof_at]
+        if self.fstack:
+            open_at.append(self.foreign_at)
+        if self.template_depth:
+            open_at.append(self.template_at)
+        if self.in_select:
+            open_at.append(self.select_at)
+        return min(p for p in open_at if p >= 0)
 
     def state(self) -> _State:
         return (tuple(self.fstack), self.in_select)
@@ -881,10 +899,10 @@ class _Pass:
             if m.group(2) is not None:  # an end tag
                 if name == "select":
                     self.in_select = False
+                elif name == "template" and self.template_depth and (not fstack or fstack[-1][1]):
+                    self.template_depth -= 1  # (an SVG <template> is not one)
                 if fstack:
                     self._foreign_end(name, end)
-                elif name == "template":
-                    self.template_depth = max(0, self.template_depth - 1)
                 elif name == "body" and not self.template_depth:
                     self.body_end = start
                 elif name == "select":
@@ -1050,22 +1068,31 @@ class _Pass:
         if name in ("svg", "math"):
             self._element(m, name, start, end)
             if not self._self_closing(m):
+                if not self.fstack:
+                    self.foreign_at = start
                 self.fstack.append((name, _FOREIGN, name == "math"))
             return end
         if name == "plaintext":
             return -1
         top_level = not self.template_depth and not self.fstack
+        html_base = not self.template_depth  # a <base> in HTML content counts, even in an SVG <desc>
         if name == "noscript":
             # with scripting on, the element is raw text up to the first "</noscript"
             found = _RAW_END["noscript"].search(html, end)
             if found is not None:
                 self._other_reading(found.start())
         elif name == "select":
+            if not self.in_select:
+                self.select_at = start
             self.in_select = True
         elif name == "template":
+            if not self.template_depth:
+                self.template_at = start
             self.template_depth += 1
         elif name == "base":
-            if not self.base_seen and top_level:
+            # (one in a <template> is not the document's, but parsers disagree on where a template
+            # ends, and script may clone it: a third party there is made inert too)
+            if not self.base_seen or self.base_fixed or not html_base:
                 attrs = self._attrs_of(m)
                 href = attrs.get("href")
                 if href is not None:
@@ -1075,8 +1102,9 @@ class _Pass:
                         # there; made inert, the next <base href> is the one browsers use
                         self._apply(self._inert(m, "base", attrs, start, need, ["href"]), start, None)
                         return end
-                    self.base_seen = True
-                    self._set_base(href)
+                    if not self.base_seen and html_base:
+                        self.base_seen = True
+                        self._set_base(href)
         elif name == "head":
             if self.head_end < 0 and top_level:
                 self.head_end = end
@@ -1680,7 +1708,7 @@ def plan(html: str, ctx: PageContext) -> Plan:
         # some only once the parser has moved on). Read the page again with that base from the top.
         base = main.base
         main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
-        main.base_seen = True
+        main.base_seen = main.base_fixed = True
         main.run()
     edits = main.edits
     blocked = main.blocked
@@ -1693,7 +1721,7 @@ def plan(html: str, ctx: PageContext) -> Plan:
             doctype = _DOCTYPE.match(html)
             at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
         edits.append((at, 0, head))
-        edits.append((main.body_end if main.body_end >= 0 else main.eof_at, 0, body))
+        edits.append((main.body_snippet_at(), 0, body))
     edits.sort(key=lambda e: (e[0], e[1]))
     return Plan(
         tuple((pos, text) for pos, _, text in edits),
