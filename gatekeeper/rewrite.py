@@ -936,8 +936,8 @@ class _Pass:
             if name in _SVG_FETCH:
                 self._svg_element(m, name, self._attrs_of(m), start, end)
             if name == "script":
-                close = self._raw_end("script", end)
-                self._script(m, start, end, close if close >= 0 else len(html))
+                script_end = self._raw_end("script", end)
+                self._script(m, start, end, script_end if script_end >= 0 else len(html))
             elif name == "style":
                 close = _RAW_END["style"].search(html, end)
                 self._style(m, start, end, close.start() if close is not None else len(html))
