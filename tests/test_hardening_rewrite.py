@@ -2,8 +2,8 @@
 rewritten, then read by html5lib the way a browser reads them (tests/fuzz/leaks.py).
 
 CI runs a few hundred documents; `bench/fuzz_rewrite.py --count 20000` runs the full campaign. Every
-miss found has a minimal reproduction below, marked xfail(strict=True) until the rewriter is fixed
-(then it passes, and the strict marker makes the suite say so).
+miss found has a minimal reproduction below: each was a bug, each is fixed, each stays as a
+regression test.
 """
 
 from __future__ import annotations
@@ -38,18 +38,16 @@ def test_the_generator_exercises_the_rewriter(outcomes):
     assert sum(o.inert for o in outcomes) > 3 * CI_DOCUMENTS  # it is not testing empty pages
 
 
-@pytest.mark.xfail(strict=True, reason="rewriter misses, reproduced one by one below")
 def test_no_generated_document_leaks(outcomes):
     leaking = {o.seed: [str(m) for m in o.misses] for o in outcomes if o.misses}
     assert leaking == {}
 
 
-@pytest.mark.xfail(strict=True, reason="rewriter: a second fetching attribute of an element is left live")
 def test_rewriting_twice_changes_nothing(outcomes):
     assert [o.seed for o in outcomes if not o.idempotent] == []
 
 
-# -- every miss found, reduced to its smallest reproduction ------------------------------------------
+# -- every miss found, reduced to its smallest reproduction (all fixed; kept as regressions) ------------------------------------------
 
 MISSES = {
     # Only the first fetching attribute of an element becomes inert: a srcset next to a src, a poster
@@ -77,7 +75,6 @@ MISSES = {
 
 
 @pytest.mark.parametrize("html", MISSES.values(), ids=MISSES.keys())
-@pytest.mark.xfail(strict=True, reason="rewriter miss (see the comment above its reproduction)")
 def test_reduced_miss(html):
     ctx = context(catalog(), frozenset(), "https://site.example/")
     out = rewrite(html, ctx).html

@@ -35,6 +35,7 @@ RENAMABLE = frozenset(
 )  # fmt: skip
 _MARK = re.compile(
     r' data-gk=(?:"[^"]*"|[^\t\n\f\r >]*)(?: type="text/plain"| type=text/plain)?(?: data-gk-hidden| hidden)?'
+    r"(?: (?=$))?"  # a space of its own before a "/" (else "/src=" would join an unquoted value)
 )
 _TAG_OPEN = re.compile(r"<[a-zA-Z][^\t\n\f\r />]*$")
 _ATTR_AT = re.compile(r"[^\t\n\f\r />=\"'<]+")
@@ -149,6 +150,8 @@ def _bad_insertion(html: str, pos: int, text: str) -> str | None:
         start = html.rfind("<", 0, pos)
         if start == -1 or not _TAG_OPEN.search(html[start:pos]):
             return "marking attributes not right after a tag name"
+        if text.endswith(" ") and not html.startswith("/", pos):
+            return "a trailing space the contract only puts before a '/'"
         return None
     return "an insertion the contract does not name"
 
