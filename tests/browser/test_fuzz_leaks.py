@@ -10,15 +10,16 @@ one of our pages in its Referer must be one of the counted requests.
 Passes over the same documents (the JavaScript-off ones only over documents that have a `<noscript>`:
 without one, turning scripts off shows the rewriter nothing new):
 
-- CSP report-only, JavaScript on and off: the rewriter alone is measured. It does not reach zero yet,
-  so the documents it lets a request through from are asserted against `KNOWN_LEAKING`, a recorded
-  list whose length can only go down: shorten it when the rewriter improves (empty is the target),
-  never lengthen it. Run with `-s` to see every miss with its document (`fuzz.htmlgen.document(seed)` rebuilds
-  it), or `bench/fuzz_browser.py --count N`;
+- CSP report-only, JavaScript on and off: the rewriter alone is measured, as Chromium reads its output
+  (its preload scanner included, which the html5lib oracle of tests/fuzz/leaks.py does not model). It
+  does not reach zero yet, so the documents it lets a request through from are asserted against
+  `KNOWN_LEAKING`, a recorded list whose length can only go down: shorten it when the rewriter
+  improves (empty is the target), never lengthen it. Run with `-s` to see every miss with its document
+  (`fuzz.htmlgen.document(seed)` rebuilds it), or `bench/fuzz_browser.py --count N`;
 - CSP enforced, JavaScript on and off: exactly zero, for subresources and frames as for navigations.
   A top-level navigation (`<meta http-equiv=refresh>` to a third party) is outside any CSP: only the
   rewriter stops it, so a page served unchanged (over `max_body_bytes`, or a `rewrite()` that failed)
-  lets it through. That is open: the strict xfail at the end.
+  lets it through. That is open (strict xfail: test_page_served_unchanged_does_not_navigate_...).
 
 Not seen here: what a page would request later than the settle window (a `<meta refresh>` with a delay
 of seconds, lazy content far below the fold) and connections without a request (`preconnect`,
@@ -51,17 +52,17 @@ KEY = "fuzz-browser-secret-0123456789"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 # The documents (/N) from which the rewriter alone lets a request through to a third party (CSP
-# report-only), as measured with the rewriter of commit 18ab17a: the union of four runs, since Chromium's
-# timing decides a few (whether an element parsed before a third-party <base> is resolved against it).
-# A page leaking that is not listed fails the test; a listed one that does not leak is printed. The
-# number of documents listed can only go down: remove a document when the rewriter is fixed for it.
+# report-only), as measured with the rewriter of commit 8a3a36c, the same in four runs each (at earlier
+# commits Chromium's timing decided a few: whether an element parsed before a third-party <base> is
+# resolved against it). A page leaking that is not listed fails the test; a listed one that does not
+# leak is printed. The list can only get shorter: remove a document when the rewriter is fixed for it.
+# All but /293 are `<style type="text/plain">` whose @import Chromium's preload scanner fetches all the
+# same (test_reduced_style_import_is_fetched_although_inert below); /293 is the body snippet injected
+# inside <svg>, where its <div> ends foreign content and a CDATA section becomes markup.
 KNOWN_LEAKING = {
-    "js": frozenset({
-        28, 29, 30, 33, 35, 38, 41, 48, 54, 64, 88, 100, 112, 124, 134, 141, 152, 156, 174, 178, 196,
-        201, 202, 206, 215, 218, 237, 243, 244, 249, 265, 266, 269, 276, 278, 279, 283, 290, 292, 293, 296,
-    }),  # 41 of 300
-    "nojs": frozenset({28, 29, 156, 178, 237, 244, 249, 266, 276}),  # 9 of the 146 with a <noscript>
-}  # fmt: skip
+    "js": frozenset({29, 35, 41, 152, 156, 201, 237, 243, 244, 249, 292, 293}),  # 12 of 300
+    "nojs": frozenset({29, 156, 237, 244, 249}),  # 5 of the 146 with a <noscript>
+}
 
 
 def site(docs: Sequence[Document]) -> Callable[..., Any]:
@@ -338,3 +339,19 @@ def test_page_served_unchanged_does_not_navigate_to_a_third_party(serve, stub, b
         page.goto(base + "/0", wait_until="load")
         page.wait_for_timeout(300)
     assert stub.hits_for(host="www.instagram.com") == []
+
+
+# Chromium's preload scanner reads @import inside any <style>, whatever its type: the rewriter's inert
+# form for styles (ARCHITECTURE.md, "Inert markup") still sends the request. One inside a <template>
+# is not preloaded.
+STYLE_IMPORT = "<!doctype html><title>t</title><style>@import url(https://evil.example/a.css);</style><p>x"
+
+
+@pytest.mark.xfail(strict=True, reason="<style type=text/plain> @import is fetched by the preload scanner")
+def test_reduced_style_import_is_fetched_although_inert(serve, stub, browser_context):
+    base = serve(Gatekeeper(site([Document(0, STYLE_IMPORT)]), secret_keys=KEY, csp="report-only"))
+    page = browser_context().new_page()
+    with quiet_gatekeeper_log():
+        page.goto(base + "/0", wait_until="load")
+        page.wait_for_timeout(300)
+    assert stub.hits_for(host="evil.example") == []
