@@ -281,7 +281,6 @@ async def _scan(
 
     pages: list[PageResult] = []
     seen = {start_url}
-    level = [start_url]
     depth = 0
     aliases = 0
     counters = {"visits": 0, "pages": 0, "findings": 0, "queued": 1}
@@ -309,45 +308,53 @@ async def _scan(
                          counters["findings"], url)
             )  # fmt: skip
 
-    while level and len(pages) < options.max_pages:
-        level = sorted(level)[: options.max_pages - len(pages)]
-        counters["queued"] = len(pages) + len(level)
-        next_level: list[str] = []
+    # Breadth first: each round takes the shallowest pages still to do, in URL order (so the same
+    # site gives the same pages whatever the timing), up to --max-pages.
+    frontier: list[tuple[int, str]] = [(0, start_url)]
+    while frontier and len(pages) < options.max_pages:
+        frontier.sort()
+        depth = frontier[0][0]
+        batch = [u for d, u in frontier if d == depth][: options.max_pages - len(pages)]
+        taken = set(batch)
+        frontier = [(d, u) for d, u in frontier if not (d == depth and u in taken)]
+        counters["queued"] = len(pages) + len(batch)
+        found: list[str] = []
         # First views first: they give the links, and show which URLs only redirect elsewhere
         # (a language switch, /news -> /news/): those are not pages, their targets may be.
         firsts = await _run_pool(
-            browser, [(u, VisitKind.FIRST_VIEW) for u in level], cfg, options.workers, visit_done
+            browser, [(u, VisitKind.FIRST_VIEW) for u in batch], cfg, options.workers, visit_done
         )
         keep = []
-        for url in level:
+        for url in batch:
             first = firsts[(url, VisitKind.FIRST_VIEW)]
             if first.error is None and normalize_url(first.final_url) != url:
                 aliases += 1
                 counters["queued"] -= 1
                 pending.pop(url, None)
-                discover(first.final_url, next_level)
+                target: list[str] = []
+                discover(first.final_url, target)
+                frontier += [(depth, u) for u in target]  # what the link really leads to
             else:
                 keep.append(url)
         no_banner = frozenset(u for u in keep if not firsts[(u, VisitKind.FIRST_VIEW)].banner.found)
         tasks = [(u, k) for u in keep for k in later]
         results = dict(firsts)
         results.update(await _run_pool(browser, tasks, cfg, options.workers, visit_done, no_banner))
+        deeper = options.max_depth is None or depth < options.max_depth
         for url in keep:
             visits = tuple(results[(url, k)] for k in options.visits)
             pages.append(PageResult(url, depth, visits))
-            if options.max_depth is not None and depth >= options.max_depth:
-                continue
-            for link in visits[0].links:
-                discover(urljoin(url, link), next_level)
-        if depth == 0 and (options.max_depth is None or options.max_depth >= 1):
+            if deeper:
+                for link in visits[0].links:
+                    discover(urljoin(url, link), found)
+        if depth == 0 and deeper:
             for url in sitemap:
-                discover(url, next_level)
-        level = next_level
-        depth += 1
+                discover(url, found)
+        frontier += [(depth + 1, u) for u in found]
     if aliases:
         notes.append(f"{aliases} links only redirected to another URL and were not scanned as pages")
-    if level:
-        notes.append(f"stopped at --max-pages {options.max_pages}; {len(level)} more pages were found")
+    if frontier:
+        notes.append(f"stopped at --max-pages {options.max_pages}; {len(frontier)} more pages were found")
 
     judged = evaluate(sorted(pages, key=lambda pg: (pg.depth, pg.url)), ctx)
     findings = tuple(f for pg in judged for f in pg.findings)
