@@ -204,10 +204,24 @@ _FOREIGN_VALUE: Final = (
     r"""|(?=>))"""
 )
 _FOREIGN_QUOTED: Final = r'"(?:[^"uU&]++|' + _NO_URL + r')*+"'
+# End tags skipped in foreign content: SVG and MathML element names only. Any other name may close an
+# HTML element open around the SVG (and the SVG with it): those are looked at.
+_FOREIGN_ONLY: Final = frozenset(
+    {"animatemotion", "animatetransform", "circle", "clippath", "defs", "ellipse", "feblend",
+     "fecolormatrix", "fecomponenttransfer", "fecomposite", "feconvolvematrix", "fediffuselighting",
+     "fedisplacementmap", "fedropshadow", "feflood", "fefunca", "fefuncb", "fefuncg", "fefuncr",
+     "fegaussianblur", "femerge", "femergenode", "femorphology", "feoffset", "fepointlight",
+     "fespecularlighting", "fespotlight", "fetile", "feturbulence", "filter", "g", "line",
+     "lineargradient", "marker", "mask", "metadata", "mpath", "path", "pattern", "polygon", "polyline",
+     "radialgradient", "rect", "stop", "switch", "symbol", "text", "textpath", "tspan", "view",
+     "mrow", "mfrac", "msqrt", "mroot", "msub", "msup", "msubsup", "munder", "mover", "munderover",
+     "mtable", "mtr", "mtd", "mspace", "mstyle", "mpadded", "mphantom", "semantics", "annotation",
+     "menclose", "mmultiscripts", "mprescripts", "none", "merror"}
+)  # fmt: skip
 _SKIP_FOREIGN: Final = (
     r"(?:[^<]*+(?:<(?!" + _alternation(_FOREIGN_NAMES) + _NAME_END + ")" + _TAG_NAME
     + _attrs(_FOREIGN_GUARD, _FOREIGN_VALUE, _FOREIGN_QUOTED) + ">"
-    + r"|</(?!" + _alternation(_FOREIGN_NAMES | _HTML_CLOSERS | {"p", "br"}) + _NAME_END + ")"
+    + r"|</(?=" + _alternation(_FOREIGN_ONLY) + _NAME_END + ")"
     + _TAG_NAME + _attrs() + ">|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|"
     + _BOGUS + r"|<(?![a-zA-Z!/?])))*+[^<]*+"
 )  # fmt: skip
@@ -899,8 +913,8 @@ class _Pass:
             if m.group(2) is not None:  # an end tag
                 if name == "select":
                     self.in_select = False
-                elif name == "template" and self.template_depth and (not fstack or fstack[-1][1]):
-                    self.template_depth -= 1  # (an SVG <template> is not one)
+                elif name == "template" and self.template_depth:
+                    self.template_depth -= 1  # (inside SVG too: it closes the SVG with the template)
                 if fstack:
                     self._foreign_end(name, end)
                 elif name == "body" and not self.template_depth:
@@ -986,7 +1000,7 @@ class _Pass:
         before = list(fstack)
         while fstack and fstack[-1][1] == _FOREIGN:
             fstack.pop()
-        if name in ("p", "br") or name in _HTML_CLOSERS:
+        if name in ("p", "br") or name in _HTML_CLOSERS or name == "template":
             self._other_reading(end, before)
         else:
             self._other_reading(end)
