@@ -52,15 +52,14 @@ KEY = "fuzz-browser-secret-0123456789"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 # The documents (/N) from which the rewriter alone lets a request through to a third party (CSP
-# report-only), as measured with the rewriter of commit 8a3a36c, the same in four runs each (at earlier
+# report-only), as measured with the rewriter of commit dde8c39, the same in three runs each (at earlier
 # commits Chromium's timing decided a few: whether an element parsed before a third-party <base> is
 # resolved against it). A page leaking that is not listed fails the test; a listed one that does not
 # leak is printed. The list can only get shorter: remove a document when the rewriter is fixed for it.
-# All but /293 are `<style type="text/plain">` whose @import Chromium's preload scanner fetches all the
-# same (test_reduced_style_import_is_fetched_although_inert below); /293 is the body snippet injected
-# inside <svg>, where its <div> ends foreign content and a CDATA section becomes markup.
+# Every one is a `<style type="text/plain">` whose @import Chromium's preload scanner fetches all the
+# same (test_reduced_style_import_is_fetched_although_inert below).
 KNOWN_LEAKING = {
-    "js": frozenset({29, 35, 41, 152, 156, 201, 237, 243, 244, 249, 292, 293}),  # 12 of 300
+    "js": frozenset({29, 35, 41, 152, 156, 201, 237, 243, 244, 249, 292}),  # 11 of 300
     "nojs": frozenset({29, 156, 237, 244, 249}),  # 5 of the 146 with a <noscript>
 }
 
