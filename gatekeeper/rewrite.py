@@ -218,8 +218,8 @@ _FOREIGN_ONLY: Final = frozenset(
      "mtable", "mtr", "mtd", "mspace", "mstyle", "mpadded", "mphantom", "semantics", "annotation",
      "menclose", "mmultiscripts", "mprescripts", "none", "merror"}
 )  # fmt: skip
-_SKIP_FOREIGN: Final = (
-    r"(?:[^<]*+(?:<(?!" + _alternation(_FOREIGN_NAMES) + _NAME_END + ")" + _TAG_NAME
+_SKIP_FOREIGN: Final = (  # start and end tags of SVG/MathML names alike: skipped, or both looked at
+    r"(?:[^<]*+(?:<(?=" + _alternation(_FOREIGN_ONLY) + _NAME_END + ")" + _TAG_NAME
     + _attrs(_FOREIGN_GUARD, _FOREIGN_VALUE, _FOREIGN_QUOTED) + ">"
     + r"|</(?=" + _alternation(_FOREIGN_ONLY) + _NAME_END + ")"
     + _TAG_NAME + _attrs() + ">|" + _COMMENT + r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*+>|"
@@ -1560,13 +1560,21 @@ class _Pass:
                 renamed.append(attr)
         text_plain = False
         kind = attrs.get("type")
-        if name == "style" and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
+        kind = None if kind is None else _lower(kind.strip(" \t\n\r\f"))
+        if name == "style" and kind in (None, "", "text/css"):
             close = _RAW_END["style"].search(self.html, end)
             css = self.html[end : close.start() if close is not None else len(self.html)]
             css = _decode_text(css.replace("<![CDATA[", "").replace("]]>", ""))
             for url in css_urls(css):
                 self._check(need, url, "style")
             text_plain = True
+        elif name == "script" and (kind is None or kind in _JS_TYPES) and self.prep.signature_re is not None:
+            # an SVG script runs too: its text (markup here, CDATA often) against the signatures
+            close = _RAW_END["script"].search(self.html, end)
+            code = self.html[end : close.start() if close is not None else len(self.html)]
+            before = len(need.services), need.undeclared
+            self._signatures(need, _decode_text(code.replace("<![CDATA[", "").replace("]]>", "")))
+            text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
         if not renamed and not need.services and not need.undeclared:
             return
         self._make_inert(m, name, attrs, start, need, renamed, None, text_plain=text_plain)

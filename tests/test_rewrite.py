@@ -420,6 +420,8 @@ PARSER_STATES = [
     f"<input type=IMAGE src={E}>",
     f"<svg><desc><p><div></p></desc><title><style></title><img src={E}>",
     f"<template><svg></template><video src={E} poster={E}>",
+    f"<svg><iframe src={E}></iframe><script>gtag('config', 'G-1');</script></svg>",
+    "<svg><script><![CDATA[ gtag('config', 'G-1'); ]]></script></svg>",
     f"<x-y><svg></x-y><style><img src={E}></style>",
     f'<svg><desc><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"><select><textarea></textarea>x</desc>'
     f'<title><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"></title></svg>',

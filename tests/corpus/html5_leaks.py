@@ -225,6 +225,11 @@ def leaks(
             if name in ("image", "use", "feImage", "script"):
                 check(el, "href", get("href"))
                 check(el, "xlink:href", get(XLINK + "href"))
+            if name == "script" and (get("type") or "").strip().lower() in JS_TYPES:
+                text = "".join(_text(el).split())  # an SVG script runs as well
+                for sig, service in sigs.items():
+                    if "".join(sig.split()) in text and service.id not in granted:
+                        found.append(Leak("svg:script", "#text", sig, "", "inline signature: " + service.id))
             if name == "style" and (get("type") or "").strip().lower() in ("", "text/css"):
                 for url in _css_fetches(_text(el)):
                     check(el, "#text", url)
