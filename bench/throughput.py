@@ -65,7 +65,7 @@ def wrk(url: str, seconds: float, connections: int) -> tuple[float, int]:
 def rewrite_times() -> dict[str, float]:
     """Microseconds per rewrite, in process, cached and uncached (the pure function's share)."""
     sys.path.insert(0, str(HERE))
-    import pages  # noqa: PLC0415
+    import pages
 
     from gatekeeper import Gatekeeper
     from gatekeeper.body import process_html
@@ -104,7 +104,8 @@ def snippet_size() -> tuple[int, int]:
     raw = (snippets / "loader.js").read_bytes() + (snippets / "gatekeeper.css").read_bytes()
     from gatekeeper import Gatekeeper
 
-    served = b"".join(body for body, _ in Gatekeeper(lambda *a: None, secret_keys="x" * 16).pages.static.values())
+    static = Gatekeeper(lambda *a: None, secret_keys="x" * 16).pages.static
+    served = b"".join(body for body, _ in static.values())
     return len(gzip.compress(raw, 9)), len(gzip.compress(served, 9))
 
 
@@ -134,7 +135,8 @@ def main() -> int:
         for proc in servers:
             proc.terminate()
             proc.wait(10)
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, best of {args.rounds} rounds, uvicorn 1 worker each")
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, best of {args.rounds} rounds, "
+          "uvicorn 1 worker each")
     print(f"{'page':<12}{'bare req/s':>12}{'gatekeeper':>12}{'ratio':>8}{'target':>8}  non-2xx")
     for name in args.pages:
         b, g = best[name, "bare"], best[name, "gatekeeper"]
