@@ -364,7 +364,7 @@ class Endpoints:
                 services = self.registry.services_for_url(blocked)
             except ValueError:  # "http://[x": report it as written
                 host, services = blocked, ()
-            if not host or "." not in host and ":" not in host:
+            if not host or ("." not in host and ":" not in host):
                 continue  # "about", "inline", "eval", "data": nothing left for another host
             if any(s.id in state.granted for s in services):
                 continue  # allowed by now: the loader turned it on in place under a report-only CSP
