@@ -840,6 +840,9 @@ class _Pass:
         # where the outermost SVG/MathML, <template> and <select> still open began: a snippet put
         # after them would land inside them, or end them and change how the rest is read
         self.foreign_at = self.template_at = self.select_at = -1
+        self.met = False  # a secondary reading that met the main one (else it read to the end)
+        self.other_ends: list[int] = []  # where the markup ended in the readings that never met this
+        self.open_to_end = len(html)  # where a tag or quoted value left open to the end begins
         self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
@@ -852,10 +855,10 @@ class _Pass:
 
     def body_snippet_at(self) -> int:
         """Where the body snippet goes when there is no </body>: the end of the markup, or before the
-        outermost element still open that would swallow it."""
+        outermost element still open that would swallow it (in any reading)."""
         if self.body_end >= 0:
             return self.body_end
-        open_at = [self.eof_at]
+        open_at = [self.eof_at, *self.other_ends]
         if self.fstack:
             open_at.append(self.foreign_at)
         if self.template_depth:
@@ -906,6 +909,7 @@ class _Pass:
             start = m.start(1)
             state = (tuple(fstack), self.in_select)
             if meet is not None and meet.get(start) == state:
+                self.met = True
                 return  # this reading has met the main one
             states[start] = state
             pos = end = m.end()
@@ -1737,6 +1741,12 @@ def plan(html: str, ctx: PageContext) -> Plan:
     blocked = main.blocked
     if main.alternatives:
         _other_readings(main, html, ctx, prep, site_host, live)
+    dead = min(main.open_to_end, main.eof_at)
+    if dead < len(html):
+        # Some reading ends inside a tag or quoted value left open to the end: a quote or ">" that
+        # we insert after it could close it and bring it to life. Markers lose their quotes there,
+        # and placeholders (whose markup we do not control) are left out.
+        edits[:] = [e if e[0] <= dead else _unquoted(e, html) for e in edits if e[0] <= dead or e[1] != 2]
     if ctx.snippets is not None and "data-gk-snippet" not in html:
         head, body = ctx.snippets(main.lang)
         at = main.head_end if main.head_end >= 0 else main.html_end
@@ -1744,7 +1754,7 @@ def plan(html: str, ctx: PageContext) -> Plan:
             doctype = _DOCTYPE.match(html)
             at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
         edits.append((at, 0, head))
-        edits.append((main.body_snippet_at(), 0, body))
+        edits.append((max(main.body_snippet_at(), at), 0, body))
     edits.sort(key=lambda e: (e[0], e[1]))
     return Plan(
         tuple((pos, text) for pos, _, text in edits),
@@ -1781,6 +1791,11 @@ def _other_readings(
         )  # fmt: skip
         other.run(pos)
         main.needs.merge(other.needs)
+        if not other.met and other.body_snippet_at() < len(html):
+            # this reading ends inside something the main one does not: the body snippet goes at the
+            # last place both read alike, before the stretch in doubt
+            main.other_ends.append(max((p for p in main.states if p <= pos), default=0))
+            main.open_to_end = min(main.open_to_end, other.eof_at)
         for e in other.edits:
             if (e[0], e[2]) in inserted:
                 continue
@@ -1811,6 +1826,22 @@ def _other_readings(
                 else:
                     main.edits.append(e)
         main.blocked.extend(other.blocked)
+
+
+def _unquoted(edit: tuple[int, int, str], html: str) -> tuple[int, int, str]:
+    pos, prio, text = edit
+    if not text.startswith(' data-gk="'):
+        return edit
+    m = _MARKER.match(text)
+    assert m is not None
+    text = (
+        " data-gk="
+        + (m.group(1) or "").replace(" ", "&#32;")
+        + text[m.end() :].replace('="text/plain"', "=text/plain")
+    )
+    if html[pos : pos + 1] == "/":
+        text += " "
+    return (pos, prio, text)
 
 
 def _merge_markers(first: tuple[int, int, str], other: tuple[int, int, str]) -> tuple[int, int, str]:

@@ -422,6 +422,8 @@ PARSER_STATES = [
     f"<template><svg></template><video src={E} poster={E}>",
     f"<svg><iframe src={E}></iframe><script>gtag('config', 'G-1');</script></svg>",
     "<svg><script><![CDATA[ gtag('config', 'G-1'); ]]></script></svg>",
+    f'<noscript><img alt="</noscript><img\nsrc=" https://www.googletagman><img src={E}>',
+    f'<!doctype html><noscript><img alt="</noscript><img src=" x><iframe src={YT}></iframe>',
     f"<x-y><svg></x-y><style><img src={E}></style>",
     f'<svg><desc><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"><select><textarea></textarea>x</desc>'
     f'<title><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"></title></svg>',
