@@ -608,6 +608,15 @@ _SIZE_STYLE: dict[str, re.Pattern[str]] = {
 }
 
 
+_TAGS_IN_TEXT: Final = re.compile(r"<!--(?s:.*?)(?:-->|\Z)|</?[a-zA-Z][^>]*+>?")
+
+
+def _child_text(markup: str) -> str:
+    """The text of an SVG <style> or <script> (markup there): CDATA kept, tags and comments out, so
+    "url</x>(" reads "url(" as the style sheet will."""
+    return _TAGS_IN_TEXT.sub("", markup.replace("<![CDATA[", "").replace("]]>", ""))
+
+
 def _squeeze(text: str) -> str:
     return "".join(text.split())
 
@@ -1568,7 +1577,7 @@ class _Pass:
         if name == "style" and kind in (None, "", "text/css"):
             close = _RAW_END["style"].search(self.html, end)
             css = self.html[end : close.start() if close is not None else len(self.html)]
-            css = _decode_text(css.replace("<![CDATA[", "").replace("]]>", ""))
+            css = _decode_text(_child_text(css))
             for url in css_urls(css):
                 self._check(need, url, "style")
             text_plain = True
@@ -1577,7 +1586,7 @@ class _Pass:
             close = _RAW_END["script"].search(self.html, end)
             code = self.html[end : close.start() if close is not None else len(self.html)]
             before = len(need.services), need.undeclared
-            self._signatures(need, _decode_text(code.replace("<![CDATA[", "").replace("]]>", "")))
+            self._signatures(need, _decode_text(_child_text(code)))
             text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
         if not renamed and not need.services and not need.undeclared:
             return

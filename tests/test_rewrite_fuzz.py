@@ -7,9 +7,9 @@ import os
 
 import pytest
 from corpus.generate import PAGE_URL, documents
-from corpus.html5_leaks import leaks
+from corpus.html5_leaks import Html5libCrash, leaks
 from corpus.placement import assert_well_placed
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from gatekeeper.registry import Registry, load_registry
@@ -44,7 +44,14 @@ def test_nothing_leaks(doc: str, granted: frozenset[str]) -> None:
     again = rewrite(out.html, c)
     assert again.html == out.html, "not idempotent"
     for scripting in (False, True):
-        found = leaks(out.html, REGISTRY, granted, PAGE_URL, scripting=scripting)
+        try:
+            found = leaks(out.html, REGISTRY, granted, PAGE_URL, scripting=scripting)
+        except Html5libCrash:
+            try:
+                leaks(doc, REGISTRY, granted, PAGE_URL, scripting=scripting)
+            except Html5libCrash:
+                reject()  # html5lib cannot read the input either: no verdict
+            raise
         assert not found, (scripting, found, out.html)
 
 

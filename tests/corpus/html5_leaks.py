@@ -20,7 +20,12 @@ import html5lib
 from gatekeeper.psl import normalize_host
 from gatekeeper.registry import Registry
 
-__all__ = ["Leak", "leaks"]
+__all__ = ["Html5libCrash", "Leak", "leaks"]
+
+
+class Html5libCrash(Exception):
+    """html5lib itself failed on the document (it has a few asserts real parsers do not)."""
+
 
 HTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -192,7 +197,10 @@ def leaks(
     site: str | None = None,
 ) -> list[Leak]:
     parser = html5lib.HTMLParser(tree=html5lib.treebuilders.getTreeBuilder("etree"))
-    doc = parser.parse(html, scripting=scripting)
+    try:
+        doc = parser.parse(html, scripting=scripting)
+    except Exception as e:
+        raise Html5libCrash(f"{type(e).__name__}: {e}") from e
     if site is None:  # an iframe's srcdoc document is of its parent's site
         site = urlsplit(page_url).hostname or ""
     ctx = _Context(registry, granted, site, _find_base(doc, page_url))
