@@ -1,6 +1,6 @@
 """Scan speed: a 25-page local site with embeds, behind gatekeeper, all four visits per page.
 
-    .venv/bin/python bench/scan_speed.py                 # --workers 1 and 2, three runs each
+    .venv/bin/python bench/scan_speed.py                 # --workers 1, 2 and 3, three runs each
     .venv/bin/python bench/scan_speed.py --workers 2 --runs 1 --pages 25
 
 Third-party hosts (YouTube, X, Google Analytics, Meta Pixel, Google Fonts) are answered by the test
@@ -115,10 +115,10 @@ def cpu_seconds(chromium_group: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--pages", type=int, default=25)
-    parser.add_argument("--workers", type=int, action="append", help="repeatable; default 1 and 2")
+    parser.add_argument("--workers", type=int, action="append", help="repeatable; default 1, 2 and 3")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    workers = args.workers or [1, 2]
+    workers = args.workers or [1, 2, 3]
     with tempfile.TemporaryDirectory() as d:
         services = Path(d, "services.toml")
         services.write_text(SERVICES)

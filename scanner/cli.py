@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.add_argument("--no-sitemap", action="store_true", help="do not read /sitemap.xml")
     crawl.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="browser contexts in parallel (default 2)"
+        "--workers", type=int, default=3, metavar="N", help="browser contexts in parallel (default 3)"
     )
     crawl.add_argument(
         "--timeout", type=float, default=20.0, metavar="S", help="seconds per page load (default 20)"

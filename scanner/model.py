@@ -185,7 +185,7 @@ class ScanOptions:
     max_depth: int | None = None
     include: tuple[str, ...] = ()  # glob patterns on the URL path (with query)
     exclude: tuple[str, ...] = ()
-    workers: int = 2
+    workers: int = 3  # a visit waits on the network most of its time: 3 keep 2 cores busy
     timeout: float = 20.0  # seconds per navigation
     settle_ms: int = 300  # network quiet time that ends a load
     headers: Mapping[str, str] = field(default_factory=dict)

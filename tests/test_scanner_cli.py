@@ -18,19 +18,19 @@ def options(*argv: str):
 
 def test_defaults():
     o = options("http://127.0.0.1:8000/")
-    assert (o.max_pages, o.max_depth, o.workers, o.visits) == (50, None, 2, tuple(VisitKind))
+    assert (o.max_pages, o.max_depth, o.workers, o.visits) == (50, None, 3, tuple(VisitKind))
     assert o.headers == {} and o.host_map == {} and o.services is None and o.sitemap
 
 
 def test_options_map_to_scan_options(tmp_path):
     o = options(
         "https://example.jp/", "--max-pages", "5", "--max-depth", "2", "--include", "/news/*",
-        "--exclude", "/lang/*", "--exclude", "*?print=1", "--workers", "3",
+        "--exclude", "/lang/*", "--exclude", "*?print=1", "--workers", "4",
         "--header", "Authorization: Basic eDp5", "--map-host", "*.x.com=127.0.0.1:8443",
         "--block-unmapped", "--visits", "first-view,gpc", "--services", str(tmp_path / "s.toml"),
         "--no-sitemap", "--no-screenshots", "--client-ip", "198.51.100.4",
     )  # fmt: skip
-    assert o.max_pages == 5 and o.max_depth == 2 and o.workers == 3
+    assert o.max_pages == 5 and o.max_depth == 2 and o.workers == 4
     assert o.include == ("/news/*",) and o.exclude == ("/lang/*", "*?print=1")
     assert o.headers == {"Authorization": "Basic eDp5"}
     assert o.host_map == {"*.x.com": "127.0.0.1:8443"} and o.block_unmapped
