@@ -608,6 +608,7 @@ _SIZE_STYLE: dict[str, re.Pattern[str]] = {
 }
 
 
+_TAG_CUT: Final = re.compile(r"<[a-zA-Z]")
 _TAGS_IN_TEXT: Final = re.compile(r"<!--(?s:.*?)(?:-->|\Z)|</?[a-zA-Z][^>]*+>?")
 
 
@@ -1576,9 +1577,13 @@ class _Pass:
         kind = None if kind is None else _lower(kind.strip(" \t\n\r\f"))
         if name == "style" and kind in (None, "", "text/css"):
             close = _RAW_END["style"].search(self.html, end)
-            css = self.html[end : close.start() if close is not None else len(self.html)]
-            css = _decode_text(_child_text(css))
-            for url in css_urls(css):
+            markup = self.html[end : close.start() if close is not None else len(self.html)]
+            # the element may end at any tag in there (one that breaks out of SVG): each text it
+            # could have is read
+            cuts = [*[t.start() for t in _TAG_CUT.finditer(markup)][:32], len(markup)]
+            for url in dict.fromkeys(
+                u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
+            ):
                 self._check(need, url, "style")
             text_plain = True
         elif name == "script" and (kind is None or kind in _JS_TYPES) and self.prep.signature_re is not None:

@@ -424,6 +424,7 @@ PARSER_STATES = [
     "<svg><script><![CDATA[ gtag('config', 'G-1'); ]]></script></svg>",
     f'<noscript><img alt="</noscript><img\nsrc=" https://www.googletagman><img src={E}>',
     "<svg><style>@import url</xmp>(https://cdn.stranger.example/x.css);</style></svg>",
+    "<svg><style>@import url(https://cdn.stranger.e<div>xample.com/x.css);</style></svg>",
     f'<!doctype html><noscript><img alt="</noscript><img src=" x><iframe src={YT}></iframe>',
     f"<x-y><svg></x-y><style><img src={E}></style>",
     f'<svg><desc><IMG/ARIA-LABEL="<img src={E}>"/srcset="{E} 2x"><select><textarea></textarea>x</desc>'
