@@ -594,6 +594,86 @@ _REFRESH: Final = re.compile(
 )
 
 
+_HTML_SPACE: Final = " \t\n\r\f"
+# A <style> whose text may open with @import rules: what Chromium's preload scanner reads at all.
+_PRELOAD_HINT: Final = re.compile(r"[\t\n\r\f ]*+[@/]")
+_PRELOAD_STOP: Final = "<!---->"
+
+
+def preload_imports(css: str) -> list[str]:
+    """The URLs Chromium's preload scanner fetches from a <style>'s raw text before any parser looks
+    at it, whatever the element's type or namespace: the @import rules that open the text (among
+    spaces, comments and @charset), read its own way (blink's CSSPreloadScanner, state for state: a
+    rule name runs to a space, a value to a space, ";" or ")"; no escapes). Anything else ends it."""
+    urls: list[str] = []
+    state, rule, value = "initial", "", ""
+    i, n = 0, len(css)
+    while i < n:
+        c = css[i]
+        i += 1
+        space = c in _HTML_SPACE
+        if state == "initial":
+            if c == "@":
+                state = "rule-start"
+            elif c == "/":
+                if css.startswith("*", i):
+                    close = css.find("*/", i + 1)
+                    if close < 0:
+                        break
+                    i = close + 2
+                else:
+                    i += 1  # the character after a lone "/" is passed over
+            elif not space:
+                break
+        elif state == "rule-start":
+            if ("a" <= c <= "z") or ("A" <= c <= "Z"):
+                state, rule, value = "rule", c, ""
+            else:
+                state = "initial"
+        elif state == "rule":
+            if space:
+                state = "after-rule"
+            elif c == ";":
+                state = "initial"
+            else:
+                rule += c
+        elif state == "after-rule":
+            if c == ";":
+                state = "initial"
+            elif c == "{":
+                break
+            elif not space:
+                state, value = "value", c
+        elif state in ("value", "after-value"):
+            if state == "value" and space:
+                state = "after-value"
+                continue
+            if state == "value" and c != ";":
+                value += c
+                if c != ")":
+                    continue
+            elif state == "after-value" and c != ";":
+                if space:
+                    continue
+                if c == "{":
+                    break
+                state = "initial"  # a media list: not preloaded
+                continue
+            name = _lower(rule)
+            if name == "import":
+                url = value.strip(_HTML_SPACE)
+                if len(url) >= 5 and _lower(url[:4]) == "url(" and url.endswith(")"):
+                    url = url[4:-1].strip(_HTML_SPACE)
+                if len(url) >= 2 and url[0] == url[-1] and url[0] in "'\"":
+                    url = url[1:-1]
+                if url:
+                    urls.append(url)
+            elif name != "charset":
+                break
+            state, rule, value = "initial", "", ""
+    return urls
+
+
 def _refresh_url(content: str) -> str:
     m = _REFRESH.match(content)
     url = m.group(1) if m else ""
@@ -1532,6 +1612,28 @@ class _Pass:
             lambda: self._style_outcome(m, start, end, content_end),
         )
         self._replay(out, "style", start, end)
+        self._preload_break(end)
+
+    def _preload_break(self, end: int) -> None:
+        """Chromium's preload scanner fetches the @import rules that open a <style> (any type, any
+        namespace, even made inert) before the parser decides anything. Where one would reach a
+        non-granted third party, an empty comment first stops it: CSS ignores "<!--" and "-->" at the
+        top level, and in SVG or MathML it is a comment node, outside the element's text."""
+        html = self.html
+        if _PRELOAD_HINT.match(html, end) is None:
+            return
+        close = _RAW_END["style"].search(html, end)
+        need = _Need()
+        hits = [
+            self._check(need, url, "style")
+            for url in preload_imports(html[end : close.start() if close else len(html)])
+        ]
+        if not any(hits):
+            return
+        if self.analyze_only:
+            self.needs.merge(need)
+        else:
+            self.edits.append((end, 1, _PRELOAD_STOP))
 
     def _style_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
         html = self.html
@@ -1575,6 +1677,8 @@ class _Pass:
         text_plain = False
         kind = attrs.get("type")
         kind = None if kind is None else _lower(kind.strip(" \t\n\r\f"))
+        if name == "style":
+            self._preload_break(end)
         if name == "style" and kind in (None, "", "text/css"):
             close = _RAW_END["style"].search(self.html, end)
             markup = self.html[end : close.start() if close is not None else len(self.html)]
@@ -1844,6 +1948,8 @@ def _other_readings(
 
 def _unquoted(edit: tuple[int, int, str], html: str) -> tuple[int, int, str]:
     pos, prio, text = edit
+    if text == _PRELOAD_STOP:
+        return (pos, prio, "<!--")  # no ">": still a CSS no-op, and text inside an open tag
     if not text.startswith(' data-gk="'):
         return edit
     m = _MARKER.match(text)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gatekeeper.registry import Registry, load_registry
-from gatekeeper.rewrite import Embed, PageContext, css_urls, rewrite
+from gatekeeper.rewrite import Embed, PageContext, css_urls, preload_imports, rewrite
 
 REGISTRY = load_registry()
 REPORT = Registry(REGISTRY.services, strict=False)
@@ -307,7 +307,7 @@ def test_style_element_and_attribute() -> None:
     html = "<style>@import url('https://fonts.googleapis.com/css2?family=X');</style>"
     assert check(html, ctx()) == (
         '<style data-gk="google-fonts" type="text/plain">'
-        "@import url('https://fonts.googleapis.com/css2?family=X');</style>"
+        "<!---->@import url('https://fonts.googleapis.com/css2?family=X');</style>"
     )
     html = '<style type="text/css">a{background:url(//cdn.stranger.example/x)}</style>'
     out = check(html, ctx())
@@ -490,3 +490,40 @@ def test_too_many_readings_falls_back_to_taking_every_tag() -> None:
     out = check(html, ctx())
     for scripting in (False, True):
         assert leaks(out, REGISTRY, frozenset(), PAGE_URL, scripting=scripting) == []
+
+
+@pytest.mark.parametrize(
+    ("css", "urls"),
+    [
+        ("@import url(https://a.example/x.css);", ["https://a.example/x.css"]),
+        (" /* c */ @charset 'x'; @import 'https://b.example/y.css';", ["https://b.example/y.css"]),
+        ("@IMPORT url(https://c.example/)", ["https://c.example/"]),
+        ("@import url( https://d.example/ );", []),  # a space in the value ends the rule unread
+        ('@import "https://e.example/z" screen;', []),  # a media list: not preloaded
+        ("a{} @import url(https://f.example/)", []),  # after a rule nothing is read
+        ("/@import url(https://g.example/)", []),  # a lone "/" passes over the "@"
+        ("<!---->@import url(https://h.example/)", []),  # the rewriter's stop
+        (
+            "@import url(https://i.example/)@import url(https://j.example/)",
+            ["https://i.example/", "https://j.example/"],
+        ),
+    ],
+)
+def test_preload_imports_reads_a_style_like_chromiums_preload_scanner(css, urls):
+    assert preload_imports(css) == urls
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<style>@import url(https://evil.example/a.css);</style>",
+        "<style type=text/x-template>@import url(https://evil.example/a.css);</style>",
+        "<svg><style>@import url(https://evil.example/a.css);</style></svg>",
+        "<math><style>@import url(https://evil.example/a.css);</style></math>",
+    ],
+)
+def test_a_style_opening_with_a_third_party_import_starts_with_an_empty_comment(markup):
+    ctx = PageContext(REGISTRY, frozenset(), PAGE_URL)
+    out = rewrite(markup, ctx).html
+    assert "><!---->@import" in out
+    assert rewrite(out, ctx).html == out

@@ -41,6 +41,10 @@ _TAG_OPEN = re.compile(r"<[a-zA-Z][^\t\n\f\r />]*$")
 _ATTR_AT = re.compile(r"[^\t\n\f\r />=\"'<]+")
 
 
+# a <style> start tag ending right where an insertion goes
+_STYLE_TAG_BEFORE = re.compile(r"""<style(?:[\t\n\f\r /](?:"[^"]*"|'[^']*'|[^"'<>])*)?>\Z""", re.I)
+
+
 def placeholder(embed: Embed, lang: str | None) -> str:
     return f'<div class="gk-ph" data-gk-ph="{embed.index}"></div>'
 
@@ -153,6 +157,10 @@ def _bad_insertion(html: str, pos: int, text: str) -> str | None:
         if text.endswith(" ") and not html.startswith("/", pos):
             return "a trailing space the contract only puts before a '/'"
         return None
+    if text in ("<!---->", "<!--"):  # stops the preload scanner reading a style's @import
+        if _STYLE_TAG_BEFORE.search(html, max(0, pos - 1024), pos):
+            return None
+        return "a preload stop not right after a <style> start tag"
     return "an insertion the contract does not name"
 
 
