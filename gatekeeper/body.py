@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .logs import log_once
-from .rewrite import Blocked, PageContext, plan
+from .registry import Registry
+from .rewrite import Blocked, PageContext, inert_refreshes, plan
 
 try:
     import brotli as _brotli  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - brotli is optional
     _brotli = None
 
-__all__ = ["ProcessedBody", "clear_cache", "process_body", "process_html"]
+__all__ = ["ProcessedBody", "RefreshStop", "clear_cache", "process_body", "process_html"]
 
 log = logging.getLogger("gatekeeper.body")
 
@@ -274,9 +275,10 @@ def process_html(
     try:
         result = _process(body, content_type, content_encoding, ctx)
     except _BodyError as e:
-        result = ProcessedBody(body, False, str(e))
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
     except Exception as e:  # a bug in the rewriter must not cost the visitor the page
-        result = ProcessedBody(body, False, f"rewrite failed: {type(e).__name__}: {e}")
+        reason = f"rewrite failed: {type(e).__name__}: {e}"
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, reason)
     if result.reason is not None:
         log_once(
             log,
@@ -291,6 +293,41 @@ def process_html(
 
 
 process_body = process_html  # the name docs/ARCHITECTURE.md uses
+
+
+def _unread(body: bytes, content_encoding: str | None, ctx: PageContext) -> bytes:
+    """A page served without rewriting keeps every byte but its third-party refreshes (no CSP stops
+    a navigation): `inert_refreshes`, decompressed and compressed again where that works."""
+    encoding = (content_encoding or "").strip().lower()
+    try:
+        if encoding in ("", "identity"):
+            return inert_refreshes(body, ctx.registry, ctx.granted, ctx.page_url)
+        raw, wbits = _decompress(body, encoding)
+        out = inert_refreshes(raw, ctx.registry, ctx.granted, ctx.page_url)
+        return body if out is raw else _compress(out, encoding, wbits)
+    except Exception:  # a body we cannot read at all goes as it came: the CSP still protects
+        return body
+
+
+class RefreshStop:
+    """`inert_refreshes` over a page streamed through unread (over `max_body_bytes`), chunk by chunk:
+    a chunk's last "<" without its ">" waits for the next one (up to 4 KB), so a tag split between
+    chunks is seen whole."""
+
+    HOLD: Final = 4096
+
+    def __init__(self, registry: Registry, granted: frozenset[str], page_url: str) -> None:
+        self.registry, self.granted, self.page_url = registry, granted, page_url
+        self.tail = b""
+
+    def feed(self, chunk: bytes, more: bool) -> bytes:
+        data = self.tail + chunk if self.tail else chunk
+        self.tail = b""
+        if more:
+            cut = data.rfind(b"<", max(0, len(data) - self.HOLD))
+            if cut >= 0 and data.find(b">", cut) < 0:
+                data, self.tail = data[:cut], data[cut:]
+        return inert_refreshes(data, self.registry, self.granted, self.page_url)
 
 
 class _Cache:

@@ -22,7 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .body import process_html
+from .body import RefreshStop, process_html
 from .consent import ConsentCodec, ConsentState, gpc_requested
 from .cookies import Verdict, gate_cookies
 from .csp import build_csp
@@ -30,7 +30,7 @@ from .endpoints import Endpoints
 from .logs import log_once
 from .pages import Pages
 from .registry import ConfigError, Registry, load_registry
-from .rewrite import PageContext
+from .rewrite import PageContext, refresh_leaves
 
 __all__ = ["Gatekeeper", "consent_of"]
 
@@ -149,6 +149,7 @@ class _Page:
         self.chunks: list[bytes] = []
         self.size = 0
         self.passthrough = False
+        self.stream: RefreshStop | None = None  # a page passed through unread
 
     def receive_filter(self, receive: Receive) -> Receive:
         self._strip_validators()
@@ -217,6 +218,9 @@ class _Page:
                     return
                 await send(message)
             elif self.start is None or self.passthrough:
+                if self.stream is not None and kind == "http.response.body":
+                    body = self.stream.feed(message.get("body", b""), message.get("more_body", False))
+                    message = {**message, "body": body}
                 await send(message)
             elif kind == "http.response.body":
                 await self._body(message, send)
@@ -251,6 +255,10 @@ class _Page:
                         "kept" if v.kept else "dropped",
                         v.detail,
                     )
+        refresh = headers.get("refresh")
+        if refresh is not None and refresh_leaves(refresh, gk.registry, self.granted, self._page_url()):
+            del headers["refresh"]  # a navigation: no CSP stops it
+            log_once(log, ("refresh", refresh), logging.INFO, "Refresh header to %r dropped", refresh)
         media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media not in CSP_TYPES:
             return False
@@ -289,6 +297,7 @@ class _Page:
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.gk.max_body_bytes:
             self._too_big()
+            self._stop_refreshes(headers)
             return False
         return True
 
@@ -302,13 +311,24 @@ class _Page:
             self.gk.max_body_bytes,
         )
 
+    def _stop_refreshes(self, headers: MutableHeaders) -> None:
+        """A page passed through unread still loses its third-party refreshes, as it streams (bodies
+        we can read as they come: not compressed); its length may change."""
+        if headers.get("content-encoding", "").strip().lower() in ("", "identity"):
+            self.stream = RefreshStop(self.gk.registry, self.granted, self._page_url())
+            if "content-length" in headers:
+                del headers["content-length"]
+
     async def _flush(self, send: Send) -> None:
         """Give up rewriting: send what is held, unchanged, and pass the rest through."""
         assert self.start is not None
         self.passthrough = True
         await send(self.start)
         if self.chunks:
-            await send({"type": "http.response.body", "body": b"".join(self.chunks), "more_body": True})
+            body = b"".join(self.chunks)
+            if self.stream is not None:
+                body = self.stream.feed(body, True)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
             self.chunks = []
 
     async def _body(self, message: Message, send: Send) -> None:
@@ -318,8 +338,11 @@ class _Page:
         more = message.get("more_body", False)
         if self.size > self.gk.max_body_bytes:
             self._too_big()
+            assert self.start is not None
+            self._stop_refreshes(MutableHeaders(scope=self.start))
             await self._flush(send)
-            await send({"type": "http.response.body", "body": b"", "more_body": more})
+            rest = self.stream.feed(b"", more) if self.stream is not None else b""
+            await send({"type": "http.response.body", "body": rest, "more_body": more})
             return
         if more:
             return

@@ -168,7 +168,65 @@ def test_over_the_limit_passes_through_unchanged_in_pieces(caplog):
     assert answer.header("content-security-policy")
     assert any("max_body_bytes" in r.getMessage() for r in caplog.records)
     declared = call(wrap(responder(big), max_body_bytes=5000))
-    assert declared.body == big and declared.header("content-length") == str(len(big))
+    # streamed as it comes: a third-party refresh in it would change its length (below)
+    assert declared.body == big and declared.header("content-length") is None
+
+
+REFRESH = b"<meta http-equiv=refresh content='0;url=https://www.instagram.com/'>"
+INERT_REFRESH = b"<meta data-gk-http-equiv=refresh content='0;url=https://www.instagram.com/'>"
+
+
+@pytest.mark.parametrize("split", [0, 3, 20, len(REFRESH) - 1])
+def test_a_page_streamed_over_the_limit_loses_its_third_party_refresh(split):
+    head = b"<!doctype html><title>t</title>" + b"<p>x</p>" * 700
+    big = head + REFRESH + b"<p>" + b"y" * 6000 + b"<meta http-equiv=refresh content='5;url=/local'>"
+    at = len(head) + split
+
+    async def chunks():
+        yield big[:at]  # the tag split between two chunks, where it is split at all
+        for i in range(at, len(big), 1000):
+            yield big[i : i + 1000]
+
+    async def app(scope, receive, send):
+        await StreamingResponse(chunks(), media_type="text/html")(scope, receive, send)
+
+    answer = call(wrap(app, max_body_bytes=5000), path="/streamed-refresh")
+    assert answer.body == big.replace(REFRESH, INERT_REFRESH)
+
+
+def test_a_page_over_the_declared_limit_loses_its_third_party_refresh():
+    big = b"<!doctype html>" + REFRESH + b"<p>" + b"x" * 6000
+    answer = call(wrap(responder(big), max_body_bytes=5000), path="/declared-refresh")
+    assert answer.body == big.replace(REFRESH, INERT_REFRESH)
+    assert answer.header("content-length") is None
+
+
+def test_a_page_served_unread_loses_its_third_party_refresh():
+    body, ctype = b"<!doctype html>" + REFRESH + b"\xff\xfe not utf-8", "text/html; charset=utf-8"
+    answer = call(wrap(responder(body, media_type=ctype)), path="/unread-refresh")
+    assert answer.body == body.replace(REFRESH, INERT_REFRESH)
+    assert answer.header("content-length") == str(len(answer.body))
+    # granted, it stays; to the site itself, it stays
+    granted = wrap(responder(body, media_type=ctype), services={"services": [{"id": "instagram"}]})
+    assert call(granted, headers=[("cookie", grant_all(granted))]).body == body
+    local = body.replace(b"https://www.instagram.com/", b"/elsewhere")
+    assert call(wrap(responder(local, media_type=ctype))).body == local
+
+
+def test_a_gzip_page_served_unread_loses_its_third_party_refresh():
+    body = b"<!doctype html>" + REFRESH + b"\xff not utf-8"
+    gk = wrap(responder(gzip.compress(body), headers={"Content-Encoding": "gzip"}))
+    assert gzip.decompress(call(gk, path="/gzip-unread-refresh").body) == body.replace(REFRESH, INERT_REFRESH)
+
+
+def test_a_refresh_header_to_a_third_party_is_dropped():
+    to_them = {"Refresh": "0; url=https://www.instagram.com/"}
+    assert call(wrap(responder(headers=to_them))).header("refresh") is None
+    assert (
+        call(wrap(responder(b"{}", media_type="application/json", headers=to_them))).header("refresh") is None
+    )
+    to_us = {"Refresh": "5; url=/next"}
+    assert call(wrap(responder(headers=to_us))).header("refresh") == "5; url=/next"
 
 
 def test_gzip_html_is_rewritten_and_recompressed():
