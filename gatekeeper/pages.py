@@ -106,8 +106,7 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "services": "Services that receive information",
         "no_services": "This site uses no such services.",
         "site_cookies": "Cookies set by this site",
-        "no_cookies": "This site sets no cookies of its own other than the one that remembers "
-        "your choice.",
+        "no_cookies": "This site sets no cookies of its own other than the one that remembers your choice.",
         "name": "Name",
         "lifetime": "Lifetime",
         "session": "Until you close the browser",
@@ -260,9 +259,7 @@ class CookieView:
 # Pure helpers
 
 
-def consent_mode_defaults(
-    state: ConsentState, granted: Iterable[str], registry: Registry
-) -> dict[str, str]:
+def consent_mode_defaults(state: ConsentState, granted: Iterable[str], registry: Registry) -> dict[str, str]:
     """Google Consent Mode v2 values for a state: a type is granted when its category is; under
     Global Privacy Control the ad data-sharing types also need a sale/share service opted in to."""
     out = {t: "denied" for t in _ALL_TYPES}
@@ -563,9 +560,7 @@ class Pages:
         self._snippets.put(key, out)
         return out
 
-    def _render_snippets(
-        self, state: ConsentState, lang: str, granted: frozenset[str]
-    ) -> tuple[str, str]:
+    def _render_snippets(self, state: ConsentState, lang: str, granted: frozenset[str]) -> tuple[str, str]:
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
         mode = consent_mode_defaults(state, state.granted_services(self.registry), self.registry)
         args = json.dumps(["consent", "default", mode], separators=(",", ":"))[1:-1]
@@ -574,9 +569,7 @@ class Pages:
             f"(function(){{dataLayer.push(arguments)}})({args})</script>"
             f'<link rel="stylesheet" href="{escape(self.stylesheet_url)}" data-gk-snippet>'
         )
-        banner = self.env.get_template("banner.html").render(
-            self._context(state, lang), next=_NEXT
-        )
+        banner = self.env.get_template("banner.html").render(self._context(state, lang), next=_NEXT)
         loader = (
             f'<script defer src="{escape(self.loader_url)}" data-gk-snippet'
             f' data-gk-prefix="{escape(self.prefix)}" data-gk-granted="{escape(" ".join(sorted(granted)))}"'
@@ -605,19 +598,23 @@ class Pages:
         if not services:
             return ""
         first = services[0]
-        return self.env.get_template("placeholder.html").render(
-            lang=lang,
-            t=self._texts(lang),
-            action=self.prefix + "consent",
-            disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
-            index=embed.index,
-            size=_placeholder_size(embed, first.placeholder.value),
-            inline=embed.tag.lower() in _INLINE_TAGS,
-            small=_is_small(embed),
-            service=self._service_view(first, ConsentState(), frozenset(), lang),
-            services=[s.id for s in services],
-            next=f"{_NEXT}#gk-ph-{embed.index}",
-        ).strip()
+        return (
+            self.env.get_template("placeholder.html")
+            .render(
+                lang=lang,
+                t=self._texts(lang),
+                action=self.prefix + "consent",
+                disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
+                index=embed.index,
+                size=_placeholder_size(embed, first.placeholder.value),
+                inline=embed.tag.lower() in _INLINE_TAGS,
+                small=_is_small(embed),
+                service=self._service_view(first, ConsentState(), frozenset(), lang),
+                services=[s.id for s in services],
+                next=f"{_NEXT}#gk-ph-{embed.index}",
+            )
+            .strip()
+        )
 
     # -- the notice page ---------------------------------------------------------------------------
 
