@@ -43,6 +43,9 @@ class ProcessedBody:
     reason: str | None = None  # why the body was left unchanged, when it could not be rewritten
     blocked: tuple[Blocked, ...] = ()
     reported: tuple[Blocked, ...] = ()  # undeclared third parties let through (report mode)
+    # the charset a <meta> declared, when only that said it: what the snippets inserted in the head
+    # may push past the 1024 bytes browsers look at, so it belongs in the Content-Type
+    charset: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,6 +105,9 @@ _META_ATTR: Final = re.compile(
 )
 
 
+_TOKEN: Final = re.compile(r"[A-Za-z0-9._:-]+")  # a label that can go into a header as it is
+
+
 def _declared(content_type: str | None) -> str | None:
     if not content_type:
         return None
@@ -109,8 +115,8 @@ def _declared(content_type: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def _prescan(head: bytes) -> str | None:
-    """The charset a <meta> in the first 1024 bytes declares (the HTML prescan, simplified)."""
+def _prescan(head: bytes) -> tuple[str, str] | None:
+    """The codec and label a <meta> in the first 1024 bytes declares (the HTML prescan, simplified)."""
     for m in _PRESCAN.finditer(head):
         attrs = m.group(1)
         if attrs is None:
@@ -128,7 +134,9 @@ def _prescan(head: bytes) -> str | None:
             continue
         codec = _codec(label)
         if codec is not None:
-            return "utf-8" if codec.startswith("utf-16") else codec  # as the prescan says
+            if codec.startswith("utf-16"):  # as the prescan says
+                return "utf-8", "utf-8"
+            return codec, label.strip().strip("\"'").strip().lower()
     return None
 
 
@@ -149,7 +157,7 @@ def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, s
             return None, 0, f"charset {label!r} is not supported"
     meta = _prescan(data[:1024])
     if meta is not None:
-        return meta, 0, "<meta>"
+        return meta[0], 0, "<meta> " + meta[1]
     return "utf-8", 0, "default"
 
 
@@ -258,7 +266,8 @@ def _process(
     out = _splice(raw, bom, text, codec, p.inserts)
     if encoding not in ("", "identity"):
         out = _compress(out, encoding, wbits)
-    return ProcessedBody(out, True, None, p.blocked, p.reported)
+    charset = source[7:] if source.startswith("<meta> ") and _TOKEN.fullmatch(source[7:]) else None
+    return ProcessedBody(out, True, None, p.blocked, p.reported, charset)
 
 
 def process_html(

@@ -389,6 +389,8 @@ class _Page:
             result = await anyio.to_thread.run_sync(process_html, body, ctype, cenc, ctx)
         else:
             result = process_html(body, ctype, cenc, ctx)
+        if result.charset is not None and ctype is not None and "charset" not in ctype.lower():
+            headers["content-type"] = f"{ctype}; charset={result.charset}"
         if result.reason:
             log_once(
                 log,

@@ -364,3 +364,21 @@ def test_json_state_shape():
     gk = wrap(responder())
     state = json.loads(call(gk, "GET", "/_gatekeeper/consent").body)
     assert set(state) == {"decided", "policy_version", "decided_at", "gpc", "categories", "services"}
+
+
+def test_a_charset_only_a_meta_declared_goes_into_the_content_type():
+    # the snippets go into the head before the <meta>, which may then be past the 1024 bytes browsers read
+    page = '<!doctype html><html><head><meta charset="Shift_JIS"><title>髙</title></head><p>①'.encode("cp932")
+
+    def app_with(ctype):
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", ctype)]})
+            await send({"type": "http.response.body", "body": page})
+
+        return app
+
+    answer = call(wrap(app_with(b"text/html")))
+    assert answer.header("content-type") == "text/html; charset=shift_jis"
+    assert "①".encode("cp932") in answer.body and b"data-gk-snippet" in answer.body
+    declared = call(wrap(app_with(b"text/html; charset=cp932")))
+    assert declared.header("content-type") == "text/html; charset=cp932"
