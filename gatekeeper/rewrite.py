@@ -1449,6 +1449,9 @@ class _Pass:
                 if name in ("video", "audio"):
                     found = _RAW_END[name].search(self.html, end)
                     self.media_live_until = found.start() if found else len(self.html)
+                anchor = f'<span id="gk-ph-{index}"></span>'  # "Load once" comes back to #gk-ph-N
+                if not self.analyze_only and not self.html.endswith(anchor, 0, start):
+                    self.edits.append((start, 2, anchor))
                 return
             embed = Embed(index, *out.embed)
         self._apply(inert, start, embed)

@@ -107,6 +107,10 @@ def test_load_once_through_the_middleware(serve, stub, browser_context, javascri
         # without JavaScript the open banner covers the end of a short page: keyboard still reaches it
         once.click() if javascript else once.press("Enter")
     stub.wait_for("www.google.com", "/maps/embed?pb=!1m18")
+    assert page.url.endswith("/#gk-ph-1")
+    # the fragment names the spot right before the embed, now live: the visitor is back where they were
+    after = "document.querySelector(':target') && document.querySelector(':target').nextElementSibling.src"
+    assert "www.google.com/maps/embed" in page.evaluate(after)
     page.wait_for_timeout(300)
     assert {h.host for h in ours(stub, base)} == {"www.google.com"}
     assert page.locator("#gk-ph-0").is_visible()
