@@ -222,7 +222,9 @@ BAD_BODIES = {
     "json-nan": (JSON_CT, b'{"choice": "all", "embed": NaN}', 400),
     "json-deep": (JSON_CT, b"[" * 8000, 400),
     "json-deep-object": (JSON_CT, b'{"choice":' * 1600, 400),
-    "json-huge-number": (JSON_CT, b'{"choice": "once", "services": ["youtube"], "embed": 1' + b"0" * 5000 + b"}", 400),
+    "json-huge-number": (
+        JSON_CT, b'{"choice": "once", "services": ["youtube"], "embed": 1' + b"0" * 5000 + b"}", 400
+    ),
     "no-content-type": (("x-nothing", "1"), b"choice=all", 400),
     "text-plain": (("content-type", "text/plain"), b"choice=all", 400),
     "multipart": (("content-type", "multipart/form-data; boundary=x"), b"--x\r\n", 400),
@@ -275,8 +277,9 @@ def test_a_client_that_disconnects_mid_body_gets_an_answer_not_a_crash():
         async def send(m):
             sent.append(m)
 
-        scope = {"type": "http", "method": "POST", "path": "/_gatekeeper/consent", "raw_path": b"/_gatekeeper/consent",
-                 "query_string": b"", "headers": [(b"host", b"site.example"), (b"content-type", FORM[1].encode())],
+        scope = {"type": "http", "method": "POST", "path": "/_gatekeeper/consent",
+                 "raw_path": b"/_gatekeeper/consent", "query_string": b"",
+                 "headers": [(b"host", b"site.example"), (b"content-type", FORM[1].encode())],
                  "scheme": "http", "client": ("203.0.113.7", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
         await asyncio.wait_for(GK(scope, receive, send), TIMEOUT)
         return sent
@@ -412,8 +415,9 @@ def test_any_host_header_is_served(host):
         assert post.status == 403 or (headers and origin == "http://" + headers[0][1])
 
 
-@pytest.mark.parametrize("path", ["/_gatekeeper/../_gatekeeper/consent", "/_gatekeeper/static/../../etc/passwd",
-                                  "/_gatekeeper/static/", "/_gatekeeper/", "/_gatekeeper/consent/", "/_gatekeeper/%00",
+@pytest.mark.parametrize("path", ["/_gatekeeper/../_gatekeeper/consent",
+                                  "/_gatekeeper/static/../../etc/passwd", "/_gatekeeper/static/",
+                                  "/_gatekeeper/", "/_gatekeeper/consent/", "/_gatekeeper/%00",
                                   "/_gatekeeper/static/loader.js"])  # fmt: skip
 def test_odd_paths_under_the_prefix_are_404_or_answered(path):
     assert call(GK, "GET", path).status in (200, 404)

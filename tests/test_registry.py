@@ -83,7 +83,8 @@ def test_override_a_catalog_field(tmp_path):
             "400 days at most",
         ),
         (
-            '[[cookies]]\nname = "a"\ncategory = "usability"\npurpose = "x"\n[[cookies]]\nname = "a"\ncategory = "usability"\npurpose = "y"\n',
+            '[[cookies]]\nname = "a"\ncategory = "usability"\npurpose = "x"\n'
+            '[[cookies]]\nname = "a"\ncategory = "usability"\npurpose = "y"\n',
             "declared twice",
         ),
         ('[[services]]\nid = "youtube"\n[[services]]\nid = "youtube"\n', "duplicate id"),
