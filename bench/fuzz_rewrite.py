@@ -25,7 +25,6 @@ sys.path.insert(1, str(ROOT))
 
 from fuzz.differential import Outcome, catalog, check, minimize  # noqa: E402
 from fuzz.htmlgen import Document, document  # noqa: E402
-from fuzz.urls import HAVE_ADA  # noqa: E402
 
 
 def main() -> int:
@@ -40,15 +39,18 @@ def main() -> int:
     kinds: collections.Counter[str] = collections.Counter()
     first: dict[str, list[Outcome]] = collections.defaultdict(list)
     docs: dict[int, Document] = {}
-    failed = inert = 0
+    failed = inert = unread = 0
     start = time.perf_counter()
     for n in range(args.count):
         doc = document(args.seed * 1_000_003 + n)
         outcome = check(doc, registry)
         inert += outcome.inert
+        unread += outcome.unread
         found = []
         if outcome.exception:
             found.append("exception")
+        if outcome.unreadable:
+            found.append("html5lib fails on the output only")
         if outcome.identity:
             found.append("identity")
         if not outcome.idempotent:
@@ -72,19 +74,21 @@ def main() -> int:
     print(f"exceptions        {kinds['exception']}")
     print(f"identity broken   {kinds['identity']}")
     print(f"not idempotent    {kinds['not idempotent']}")
+    print(f"no verdict        {unread} (html5lib fails on the input too)")
     print(f"time              {elapsed:.1f} s ({1000 * elapsed / max(args.count, 1):.2f} ms per document)")
-    print(f"URL oracle        {'ada-url (WHATWG reference)' if HAVE_ADA else 'built-in WHATWG-like'}")
+    print("URL oracle        ada-url (WHATWG reference)")
     for kind, count in kinds.most_common():
         print(f"\n{count:6d}  {kind}")
         for outcome in first[kind]:
             doc = docs[outcome.seed]
-            detail = [str(m) for m in outcome.misses][:2] or outcome.identity[:1] or [outcome.exception or ""]
+            detail = [str(m) for m in outcome.misses][:2] or outcome.identity[:1]
+            detail = detail or [outcome.exception or outcome.unreadable or ""]
             print(f"        seed {outcome.seed}: {'; '.join(detail)[:200]}")
             if args.minimize and kind.startswith("miss"):
                 element = kind.rsplit("<", 1)[1].rstrip(">").split(" ")
 
-                def still(html: str, element: list[str] = element, granted=outcome.granted) -> bool:
-                    o = check(Document(outcome.seed, html), registry, granted)
+                def still(html: str, element: list[str] = element, outcome: Outcome = outcome) -> bool:
+                    o = check(Document(outcome.seed, html), registry, outcome.granted)
                     return any([m.fetch.element, m.fetch.attribute] == element for m in o.misses)
 
                 print(f"        reduced: {minimize(doc.html, still)!r}")

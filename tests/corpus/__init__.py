@@ -1,9 +1,10 @@
-"""Test pages and tools shared by the rewriter's tests (and the browser tests):
+"""Test pages shared by the rewriter's tests (and the browser tests):
 
 - pages/*.html: one page per rule (element kinds, URL tricks, awkward markup, CSS, a third-party
   <base>, a Shift_JIS page); the vendors' real embed codes are in gatekeeper/demo/embeds/.
-- html5_leaks.leaks(): what would still fetch from a non-granted third party, by html5lib.
-- generate.documents(): hypothesis strategy for hard HTML with third-party references.
+- placement.assert_well_placed(): each insertion of a rewrite plan sits where it belongs.
+
+The leak checker and the document generator are in tests/fuzz/ (`leaks.find_leaks`, `htmlgen`).
 """
 
 from pathlib import Path

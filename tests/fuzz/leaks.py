@@ -6,12 +6,18 @@ does, and the fetch rules below are the HTML standard's, element by element.
 Two readings of each page: with scripting on (scripts run, `<noscript>` is text) and with scripting off
 (`<noscript>` is markup, scripts do not run), as a visitor with JavaScript disabled sees it. `<template>`
 contents count too (a site's script may stamp them out at any time), and so does an `<iframe srcdoc>`
-document, read recursively with the parent's base URL.
+document, read recursively with the parent's base URL. An element parsed before the `<base>` counts
+with both base URLs: an image resolves its URL when it loads, and Chromium may have met the base by then.
 
 A URL is a leak when it resolves to a network URL whose host is not first party for the page
 (`Registry.is_first_party`) and belongs to no granted service (`Registry.services_for`): an undeclared
-third party is a leak too (strict mode). Inline scripts leak when they carry a non-granted service's
-inline signature (the vendors' loader snippets build their URLs at run time).
+third party is a leak too, unless the registry is in report mode (`Registry.strict` false). Inline
+scripts (HTML or SVG) leak when they carry a non-granted service's inline signature, whatever the
+whitespace (the vendors' loader snippets build their URLs at run time). Beyond the standard, as the
+rewriter treats them: `background` and `attributionsrc` on any HTML element, `url()` in any SVG attribute
+but a `data-*` one.
+
+html5lib fails on a few documents real parsers read (asserts of its own): `Html5libCrash` says so.
 """
 
 from __future__ import annotations
@@ -28,7 +34,16 @@ from gatekeeper.registry import Registry
 
 from .urls import host_of, resolve
 
-__all__ = ["Fetch", "Leak", "css_urls", "fetches", "find_leaks", "refresh_url", "srcset_urls"]
+__all__ = [
+    "Fetch",
+    "Html5libCrash",
+    "Leak",
+    "css_urls",
+    "fetches",
+    "find_leaks",
+    "refresh_url",
+    "srcset_urls",
+]
 
 HTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -46,9 +61,12 @@ JS_TYPES = frozenset(
 ) | {"module", ""}  # fmt: skip
 LINK_FETCHES = frozenset(
     {"stylesheet", "preconnect", "dns-prefetch", "preload", "prefetch", "modulepreload", "icon",
-     "manifest", "prerender"}
+     "apple-touch-icon", "manifest", "prerender"}
 )  # fmt: skip
-BACKGROUND_TAGS = frozenset({"body", "table", "thead", "tbody", "tfoot", "tr", "td", "th"})
+
+
+class Html5libCrash(Exception):
+    """html5lib itself failed on the document (it has a few asserts real parsers do not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +103,13 @@ def find_leaks(
     granted = frozenset(granted)
     site_host = urlsplit(page_url).hostname or ""
     signatures = [
-        (sig, s.id) for s in registry.services if s.id not in granted for sig in s.inline_signatures
+        (_squeeze(sig), s.id) for s in registry.services if s.id not in granted for sig in s.inline_signatures
     ]
     leaks: dict[tuple[str, str, str], Leak] = {}
     for fetch in fetches(html, page_url):
         if fetch.attribute == "text":  # an inline script: its vendor signature says who it calls
-            hit = next((sid for sig, sid in signatures if sig in fetch.raw), None)
+            code = _squeeze(fetch.raw)  # JavaScript reads "fbq ( 'init'" as "fbq('init'"
+            hit = next((sid for sig, sid in signatures if sig in code), None)
             if hit is not None:
                 leaks.setdefault((fetch.element, hit, fetch.raw[:60]), Leak(fetch, "(inline)", (hit,)))
             continue
@@ -99,7 +118,7 @@ def find_leaks(
             continue
         path = urlsplit(fetch.url).path or "/"
         services = registry.services_for(host, path)
-        if any(s.id in granted for s in services):
+        if any(s.id in granted for s in services) or not (services or registry.strict):
             continue
         key = (fetch.element, fetch.attribute, fetch.url or "")
         leaks.setdefault(key, Leak(fetch, host, tuple(s.id for s in services)))
@@ -118,7 +137,10 @@ def fetches(html: str, page_url: str) -> list[Fetch]:
 
 
 def _parse(html: str, scripting: bool) -> Any:
-    return html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=True, scripting=scripting)
+    try:
+        return html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=True, scripting=scripting)
+    except Exception as e:
+        raise Html5libCrash(f"{type(e).__name__}: {e}") from e
 
 
 def _iter(root: Any) -> Iterator[tuple[Any, bool]]:
@@ -151,9 +173,11 @@ def _document(html: str, page_url: str, fallback_base: str, scripting: bool, dep
     def add(element: str, attribute: str, raw: str | None) -> None:
         # an empty (or all-whitespace) value fetches nothing: img, script, video... give up on it
         if raw is not None and raw.strip(_WS):
-            out.append(Fetch(element, attribute, raw, resolve(current, raw), scripting))
+            for at in dict.fromkeys((current, base) if before_base else (current,)):
+                out.append(Fetch(element, attribute, raw, resolve(at, raw), scripting))
 
     for i, el in enumerate(elements):
+        before_base = base_at is not None and i < base_at
         if i == base_at:
             current = base
         tag: str = el.tag
@@ -164,21 +188,28 @@ def _document(html: str, page_url: str, fallback_base: str, scripting: bool, dep
                 add(_name(tag), "style", url)
         if tag.startswith(SVG):
             _svg(tag[len(SVG) :], el, add, scripting)
+            inline = tag == SVG + "script" and get("href") is None and get(XLINK_HREF) is None
+            if inline and scripting and _is_js(el) and _text(el).strip(_WS):
+                out.append(Fetch("svg:inline-script", "text", _text(el), None, scripting))
             continue
         if not tag.startswith(HTML):
             continue
         name = tag[len(HTML) :]
+        if get("background"):  # on body and the table parts for browsers; on any element for the rewriter
+            add(name, "background", get("background"))
+        for url in (get("attributionsrc") or "").split():  # Chromium's Attribution Reporting API
+            add(name, "attributionsrc", url)
         if name == "script":
             if scripting and _is_js(el):
                 if get("src") is not None:
                     add("script", "src", get("src"))
-                elif el.text:
-                    out.append(Fetch("inline-script", "text", el.text, None, scripting))
+                elif _text(el):
+                    out.append(Fetch("inline-script", "text", _text(el), None, scripting))
         elif name in ("iframe", "frame"):
             srcdoc = get("srcdoc") if name == "iframe" else None
             if srcdoc is not None:
-                if depth < 3:
-                    out.extend(_document(srcdoc, "about:srcdoc", base, scripting, depth + 1))
+                # each level's document is shorter than its parent's: the recursion ends by itself
+                out.extend(_document(srcdoc, "about:srcdoc", base, scripting, depth + 1))
             else:
                 add(name, "src", get("src"))
         elif name == "img":
@@ -206,17 +237,13 @@ def _document(html: str, page_url: str, fallback_base: str, scripting: bool, dep
             add("object", "data", get("data"))
         elif name == "embed":
             add("embed", "src", get("src"))
-        elif name == "style":
-            if (get("type") or "text/css").strip().lower() in ("", "text/css"):
-                for url in css_urls(_text(el)):
-                    add("style", "css", url)
-        elif name == "meta":
-            if (get("http-equiv") or "").strip().lower() == "refresh":
-                url = refresh_url(get("content") or "")
-                if url:
-                    add("meta", "refresh", url)
-        if name in BACKGROUND_TAGS and get("background"):
-            add(name, "background", get("background"))
+        elif name == "style" and (get("type") or "text/css").strip().lower() in ("", "text/css"):
+            for url in css_urls(_text(el)):
+                add("style", "css", url)
+        elif name == "meta" and (get("http-equiv") or "").strip().lower() == "refresh":
+            url = refresh_url(get("content") or "")
+            if url:
+                add("meta", "refresh", url)
     return out
 
 
@@ -227,6 +254,10 @@ def _svg(name: str, el: Any, add: Any, scripting: bool) -> None:
     elif name == "style" and (el.get("type") or "text/css").strip().lower() in ("", "text/css"):
         for url in css_urls(_text(el)):
             add("svg:style", "css", url)
+    for attribute, value in el.attrib.items():  # presentation attributes: fill="url(...)", filter=...
+        if attribute != "style" and not attribute.startswith("data-") and "url(" in value.lower():
+            for url in css_urls(value):
+                add("svg:" + name, _name(attribute), url)
 
 
 def _name(tag: str) -> str:
@@ -234,7 +265,13 @@ def _name(tag: str) -> str:
 
 
 def _text(el: Any) -> str:
-    return "".join(el.itertext())
+    """An element's child text content: its own text nodes, not its descendants' (what a style sheet is
+    made of and a script runs, in SVG too, where tags may stand between them)."""
+    return (el.text or "") + "".join(child.tail or "" for child in el)
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
 
 
 def _is_js(el: Any) -> bool:
@@ -332,7 +369,7 @@ _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\f\r]?|(.))", re.S)
 _IDENT_CHAR = re.compile(r"[A-Za-z0-9_\-\u0080-\U0010ffff]")
 _URL_START = re.compile(r"(?i)url\(")
 _IMPORT = re.compile(r"(?i)@import[ \t\n\f\r]*")
-_IMAGE_SET = re.compile(r"(?i)(?:-webkit-)?image-set\(")
+_IMAGE_SET = re.compile(r"(?i)(?:(?:-webkit-)?image-set|src)\(")
 
 
 def _unescape(m: re.Match[str]) -> str:
@@ -357,7 +394,8 @@ def _string(text: str, i: int) -> tuple[str | None, int]:
 
 def css_urls(css: str) -> list[str]:
     """URLs a stylesheet or a style attribute loads, per the CSS tokenizer: url() (a bad-url token
-    loads nothing), @import "...", image-set("..."). Escapes are decoded first (`u\\72l(` is url()."""
+    loads nothing), @import "...", image-set("...") and src("...") (CSS Values 4). Escapes are decoded
+    first (`u\\72l(` is url()."""
     text = _ESCAPE.sub(_unescape, _COMMENT.sub(" ", css))
     out: list[str] = []
     i, n = 0, len(text)
