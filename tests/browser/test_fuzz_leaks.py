@@ -55,9 +55,9 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 # report-only). A page leaking that is not listed fails the test; a listed one that does not leak is
 # printed. The list can only get shorter: remove a document when the rewriter is fixed for it.
 # Re-recorded when the two generators became one (tests/fuzz/htmlgen.py: other documents for the same
-# seeds), with the rewriter of commit 96de3dc, the same in two runs: none of the earlier 11 (preloaded @import, fixed
-# at 7543e9c) is among them. The html5lib oracle sees none of these: they are Chromium's own reading
-# (its preload scanner among others), not reduced yet.
+# seeds), with the rewriter of commit 96de3dc, the same in two runs: none of the earlier 11 (preloaded
+# @import, fixed at 7543e9c) is among them. The html5lib oracle sees none of these: they are Chromium's
+# own reading (its preload scanner among others), not reduced yet.
 KNOWN_LEAKING = {
     "js": frozenset({24, 36, 81, 90, 116, 156, 158, 219, 231, 257}),  # 10 of 300
     "nojs": frozenset({24, 29, 36, 81, 156, 219, 256, 257}),  # 8 of the 169 with a <noscript>
