@@ -692,13 +692,19 @@ _SIZE_STYLE: dict[str, re.Pattern[str]] = {
 
 
 _TAG_CUT: Final = re.compile(r"<[a-zA-Z]")
-_TAGS_IN_TEXT: Final = re.compile(r"<!--(?s:.*?)(?:-->|\Z)|</?[a-zA-Z][^>]*+>?")
+# comments as HTML reads them ("<!-->" and "<!--->" end at once; "--!>" ends one too), and tags
+# and CDATA sections, whose content is text whatever it looks like
+# (a tag's attributes read as the tokenizer does: a quoted value may hold "<!--" or ">")
+_TAGS_IN_TEXT: Final = re.compile(
+    r"<!\[CDATA\[((?s:.*?))(?:\]\]>|\Z)|<!--(?:-?>|(?s:.*?)(?:--!?>|\Z))"
+    r"|</?" + _TAG_NAME + _attrs() + r">|</?[a-zA-Z][^>]*+>?"
+)
 
 
 def _child_text(markup: str) -> str:
     """The text of an SVG <style> or <script> (markup there): CDATA kept, tags and comments out, so
     "url</x>(" reads "url(" as the style sheet will."""
-    return _TAGS_IN_TEXT.sub("", markup.replace("<![CDATA[", "").replace("]]>", ""))
+    return _TAGS_IN_TEXT.sub(lambda m: m.group(1) or "", markup)
 
 
 def _squeeze(text: str) -> str:
@@ -1212,7 +1218,8 @@ class _Pass:
                     if self._check(need, href, "base"):
                         # a third party not allowed: every relative URL (the snippets' too) would go
                         # there; made inert, the next <base href> is the one browsers use
-                        self._apply(self._inert(m, "base", attrs, start, need, ["href"]), start, None)
+                        renamed = ["href", *self._generic(attrs, "base", need)]  # its style too
+                        self._apply(self._inert(m, "base", attrs, start, need, renamed), start, None)
                         return end
                     if not self.base_seen and html_base:
                         self.base_seen = True
@@ -1369,8 +1376,12 @@ class _Pass:
             )
             self._replay(self._memo(key, lambda: self._widget_outcome(m, name, start)), name, start, end)
             return
-        if self.base.first_party and _MAYBE_EXTERNAL.search(html, start, end) is None:
-            return  # none of its URLs can leave the site
+        if (
+            self.base.first_party
+            and _MAYBE_EXTERNAL.search(html, start, end) is None
+            and not (name in ("iframe", "frame") and self.prep.signature_re is not None)
+        ):
+            return  # none of its URLs can leave the site (a srcdoc's inline scripts may still sign)
         if name not in _FETCHERS and not _css_may_fetch(html[start:end]):
             low = html[start:end].lower()
             if "background" not in low and "attributionsrc" not in low:
