@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -127,6 +127,10 @@ class Gatekeeper:
         await self.app(scope, page.receive_filter(receive), page.wrap(send))
 
 
+_LOOKED_AT: Final = frozenset({b"set-cookie", b"refresh"})
+_CSP_TYPES_B: Final = frozenset(t.encode() for t in CSP_TYPES)
+
+
 class _Page:
     """One response on its way out: per-request state lives here, never on the middleware."""
 
@@ -232,6 +236,18 @@ class _Page:
 
     def _start(self, message: Message) -> bool:
         """Gate cookies, add the CSP; True when the body is to be rewritten."""
+        raw = message.get("headers", ())
+        if not all(k.islower() for k, _ in raw):  # ASGI says "should" be lower case: make it so
+            raw = message["headers"] = [(k.lower(), v) for k, v in raw]
+        kind = b""
+        for k, v in raw:
+            if k in _LOOKED_AT:  # a cookie or a refresh to judge
+                break
+            if k == b"content-type":
+                kind = v.split(b";", 1)[0].strip().lower()
+        else:
+            if kind not in _CSP_TYPES_B:
+                return False  # nothing of ours: the common case for assets, fast
         headers = MutableHeaders(scope=message)
         gk = self.gk
         cookies = headers.getlist("set-cookie")

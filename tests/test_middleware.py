@@ -382,3 +382,19 @@ def test_a_charset_only_a_meta_declared_goes_into_the_content_type():
     assert "①".encode("cp932") in answer.body and b"data-gk-snippet" in answer.body
     declared = call(wrap(app_with(b"text/html; charset=cp932")))
     assert declared.header("content-type") == "text/html; charset=cp932"
+
+
+def test_header_names_in_any_case_are_judged():
+    # ASGI asks for lower-case names but does not enforce it: a raw app's "Set-Cookie" is gated too
+    async def app(scope, receive, send):
+        headers = [
+            (b"Content-Type", b"text/html"),
+            (b"Set-Cookie", b"tracker=1"),
+            (b"Refresh", b"0;url=https://www.instagram.com/"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": PAGE})
+
+    answer = call(wrap(app))
+    assert answer.all("set-cookie") == [] and answer.header("refresh") is None
+    assert answer.header("content-security-policy") and b"data-gk-snippet" in answer.body
