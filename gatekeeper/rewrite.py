@@ -96,7 +96,7 @@ def _attrs(guard: str = "", value: str = _VALUE, quoted: str = r'"[^"]*+"') -> s
     )
 
 
-def _alternation(words: Iterable[str], fold: bool = True, space: str = " ") -> str:
+def _alternation(words: Iterable[str], fold: bool = True, space: str = " ", gap: str = "") -> str:
     """Words as one alternation factored on common prefixes, ASCII letters in both cases: `re` tries
     far fewer branches than with a plain alternation, and [xX] is much cheaper than IGNORECASE."""
     groups: dict[str, list[str]] = {}
@@ -110,9 +110,9 @@ def _alternation(words: Iterable[str], fold: bool = True, space: str = " ") -> s
     def char(c: str) -> str:
         if c == " ":
             return space
-        return f"[{c.lower()}{c.upper()}]" if fold and c.isascii() and c.isalpha() else re.escape(c)
+        return f"[{c.lower()}{c.upper()}]" if fold and c.isascii() and c.isalpha() else re.escape(c) + gap
 
-    parts = [char(c) + _alternation(rest, fold, space) for c, rest in sorted(groups.items())]
+    parts = [char(c) + _alternation(rest, fold, space, gap) for c, rest in sorted(groups.items())]
     if not parts:
         return ""
     alt = "(?:" + "|".join(parts) + ")" if len(parts) > 1 else parts[0]
@@ -737,10 +737,13 @@ class _Prepared:
         for s in registry.services:
             for sig in s.inline_signatures:
                 sigs.setdefault(sig, []).append(s)
-        # a space in a signature stands for any whitespace, or none: minified snippets match too
+        # a space in a signature stands for any whitespace, or none: minified snippets match too; and
+        # whitespace may come between any two characters (a template literal keeps a newline that
+        # the URL parser then drops)
         self.signatures = {_squeeze(k): tuple(v) for k, v in sigs.items()}
         # case-sensitive and factored on prefixes: no literal prefix, so every character is tried
-        self.signature_re = re.compile(_alternation(sigs, fold=False, space=r"\s*")) if sigs else None
+        sig_re = _alternation(sigs, fold=False, space=r"\s*+", gap=r"\s*+")
+        self.signature_re = re.compile(sig_re) if sigs else None
         self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
         self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
         self.urls: dict[tuple[str, str, str], tuple[tuple[Service, ...] | None, str]] = {}
