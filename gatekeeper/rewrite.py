@@ -958,9 +958,9 @@ class _Pass:
     def body_snippet_at(self) -> int:
         """Where the body snippet goes when there is no </body>: the end of the markup, or before the
         outermost element still open that would swallow it (in any reading)."""
-        if self.body_end >= 0:
-            return self.body_end
         open_at = [self.eof_at, *self.other_ends]
+        if self.body_end >= 0:  # unless another reading is still inside a tag there
+            return min([self.body_end, *(p for p in open_at if p >= 0)])
         if self.fstack:
             open_at.append(self.foreign_at)
         if self.template_depth:
@@ -1212,21 +1212,21 @@ class _Pass:
             self.template_depth += 1
         elif name == "base":
             # (one in a <template> is not the document's, but parsers disagree on where a template
-            # ends, and script may clone it: a third party there is made inert too)
-            if not self.base_seen or self.base_fixed or not html_base:
-                attrs = self._attrs_of(m)
-                href = attrs.get("href")
-                if href is not None:
-                    need = _Need()
-                    if self._check(need, href, "base"):
-                        # a third party not allowed: every relative URL (the snippets' too) would go
-                        # there; made inert, the next <base href> is the one browsers use
-                        renamed = ["href", *self._generic(attrs, "base", need)]  # its style too
-                        self._apply(self._inert(m, "base", attrs, start, need, renamed), start, None)
-                        return end
-                    if not self.base_seen and html_base:
-                        self.base_seen = True
-                        self._set_base(href)
+            # ends, and script may clone it: a third party there is made inert too; and so is one
+            # after the first, which another reading of the page may take for the first)
+            attrs = self._attrs_of(m)
+            href = attrs.get("href")
+            if href is not None:
+                need = _Need()
+                if self._check(need, href, "base"):
+                    # a third party not allowed: every relative URL (the snippets' too) would go
+                    # there; made inert, the next <base href> is the one browsers use
+                    renamed = ["href", *self._generic(attrs, "base", need)]  # its style too
+                    self._apply(self._inert(m, "base", attrs, start, need, renamed), start, None)
+                    return end
+                if not self.base_seen and html_base:
+                    self.base_seen = True
+                    self._set_base(href)
         elif name == "head":
             if self.head_end < 0 and top_level:
                 self.head_end = end
@@ -2048,6 +2048,7 @@ def _merge_markers(first: tuple[int, int, str], other: tuple[int, int, str]) -> 
     m = _MARKER.match(text)
     assert m is not None
     text = " data-gk=" + value + text[m.end() :]
+    trail = " " if text.endswith(" ") else ""  # before a "/" only: it stays last
     if "type=text/plain" in other[2] and "type=" not in text:
-        text += ' type="text/plain"' if quoted else " type=text/plain "
+        text = text.rstrip(" ") + (' type="text/plain"' if quoted else " type=text/plain") + trail
     return (pos, prio, text)

@@ -89,6 +89,12 @@ MISSES = {
     # a signature split by a newline: the rewriter allowed whitespace only where a signature has a
     # space (a URL parser drops tabs and newlines, a template literal keeps them; 27 of 20,000).
     "signature-split-by-newline": "<script>platform.twitter.com\n/widgets.js</script>",
+    # an image tag left open to the end in the JavaScript-on reading (after "</noscript>" in a quoted
+    # value) was closed by the quote of the body snippet inserted before </body>: it went live
+    "noscript-reading-open-at-body-end": '<noscript><g t="</noscript><img/src="https://evil.example/x></body>',
+    # "</div>" does not leave MathML: the <base> inside is MathML, the next one is the document's,
+    # which the main reading had taken for a later (ignored) one
+    "math-base-then-base": "<math></div><base/href></math><base/href=//evil.example>",
 }
 
 
@@ -115,10 +121,10 @@ def test_reduced_miss(html):
     assert rewrite(out, ctx).html == out
 
 
-# A marker inserted in a reading that ends inside an attribute value (no quotes) gets a trailing space
-# before whitespace, where the contract puts one only before a "/": harmless, but not the contract's.
-@pytest.mark.xfail(strict=True, reason="open: a marker's trailing space not before a '/'")
-def test_open_identity_trailing_space():
+# A marker inserted in a reading that ends inside an attribute value (no quotes) got a trailing space
+# before whitespace, where the contract puts one only before a "/" (when two readings' markers were
+# merged; 47 of 20,000 documents): harmless, but not the contract's. Fixed after 83e5b91.
+def test_identity_trailing_space_only_before_a_slash():
     html = '<select><iframe><svg><script src=http:">'
     ctx = context(catalog(), frozenset(), "https://site.example/")
     assert identity_problems(html, rewrite(html, ctx).html, plan(html, ctx).inserts) == []
