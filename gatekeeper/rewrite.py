@@ -10,6 +10,7 @@ outside the rewritten elements is the input, byte for byte, and a second pass fi
 
 from __future__ import annotations
 
+import bisect
 import html.entities
 import re
 from collections.abc import Callable, Hashable, Iterable
@@ -662,19 +663,27 @@ def preload_imports(css: str) -> list[str]:
                     break
                 state = "initial"  # a media list: not preloaded
                 continue
-            name = _lower(rule)
-            if name == "import":
-                url = value.strip(_HTML_SPACE)
-                if len(url) >= 5 and _lower(url[:4]) == "url(" and url.endswith(")"):
-                    url = url[4:-1].strip(_HTML_SPACE)
-                if len(url) >= 2 and url[0] == url[-1] and url[0] in "'\"":
-                    url = url[1:-1]
-                if url:
-                    urls.append(url)
-            elif name != "charset":
+            if not _preload_rule(rule, value, urls):
                 break
             state, rule, value = "initial", "", ""
+    if state in ("value", "after-value"):  # the text ends in a rule: Chromium fetches it all the same
+        _preload_rule(rule, value, urls)
     return urls
+
+
+def _preload_rule(rule: str, value: str, urls: list[str]) -> bool:
+    """One rule the preload scanner read: an @import's URL into `urls`; False when it stops there."""
+    name = _lower(rule)
+    if name == "import":
+        url = value.strip(_HTML_SPACE)
+        if len(url) >= 5 and _lower(url[:4]) == "url(" and url.endswith(")"):
+            url = url[4:-1].strip(_HTML_SPACE)
+        if len(url) >= 2 and url[0] == url[-1] and url[0] in "'\"":
+            url = url[1:-1]
+        if url:
+            urls.append(url)
+        return True
+    return name == "charset"
 
 
 def _refresh_url(content: str) -> str:
@@ -1149,6 +1158,12 @@ class _Pass:
             if enc in ("text/html", "application/xhtml+xml"):
                 kind = _HTML_POINT
         self.fstack.append((name, kind, math))
+        if name == "noscript" or name in _RAW_TEXT:
+            # Chromium's preload scanner reads these as raw text here too, as in HTML: what follows
+            # their end tag is read that way as well (it fetches what it takes for tags there)
+            found = _RAW_END[name].search(self.html, end)
+            if found is not None:
+                self._other_reading(found.start())
 
     def _html_start(self, m: re.Match[str], name: str, start: int, end: int) -> int:
         """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
@@ -1485,6 +1500,8 @@ class _Pass:
             depth=self.depth + 1,
         )
         inner.run()
+        if "<![CDATA[" in srcdoc:
+            _cdata_readings(inner, srcdoc)
         if inner.alternatives:
             _other_readings(inner, srcdoc, self.ctx, self.prep, self.site_host, self.live)
         if not inner.needs.services and not inner.needs.undeclared:
@@ -1681,7 +1698,16 @@ class _Pass:
             if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
                 continue
             if attr in ("href", "xlink:href"):
-                if name in _SVG_FETCH and self._check_attr(need, attrs, attr, name):
+                # (a <link> here is no element of SVG's, but Chromium's preload scanner takes it for one)
+                fetches = name in _SVG_FETCH or (name == "link" and attr == "href")
+                if fetches and self._check_attr(need, attrs, attr, name):
+                    renamed.append(attr)
+            elif attr in ("srcset", "imagesrcset", "poster"):
+                # meaningless in SVG and MathML, but Chromium's preload scanner reads them on any
+                # <source>, <img>, <link> or <video> tag, whatever the namespace
+                value = decode_attribute(raw)
+                urls = _srcset_urls(value) if attr != "poster" else [value]
+                if any([self._check(need, u, name) for u in urls]):
                     renamed.append(attr)
             elif attr == "src" or (attr in ("to", "from", "by", "values") and name in ("set", "animate")):
                 value = decode_attribute(raw)
@@ -1877,6 +1903,8 @@ def plan(html: str, ctx: PageContext) -> Plan:
         main.run()
     edits = main.edits
     blocked = main.blocked
+    if "<![CDATA[" in html:
+        _cdata_readings(main, html)
     if main.alternatives:
         _other_readings(main, html, ctx, prep, site_host, live)
     dead = min(main.open_to_end, main.eof_at)
@@ -2014,6 +2042,26 @@ def _other_readings(
                 else:
                     main.edits.append(e)
         main.blocked.extend(other.blocked)
+
+
+_CDATA_OPEN: Final = re.compile(r"<!\[CDATA\[")
+
+
+def _cdata_readings(main: _Pass, html: str) -> None:
+    """Chromium's preload scanner does not know CDATA sections (in SVG and MathML): to it one is a
+    bogus comment that ends at the first ">". What follows is read that way too, in the state the
+    page was in there."""
+    positions: list[int] | None = None
+    for c in _CDATA_OPEN.finditer(html):
+        gt = html.find(">", c.end())
+        close = html.find("]]>", c.end())
+        if gt < 0 or 0 <= close < gt:
+            continue
+        if positions is None:
+            positions = sorted(main.states)
+        i = bisect.bisect_right(positions, c.start()) - 1
+        state = main.states[positions[i]] if i >= 0 else ((), False)
+        main.alternatives.append((gt + 1, state))
 
 
 def _unquoted(edit: tuple[int, int, str], html: str) -> tuple[int, int, str]:

@@ -348,20 +348,26 @@ def test_page_served_unchanged_does_not_navigate_to_a_third_party(serve, stub, b
         stub.wait_for(host="www.instagram.com")
 
 
-# Chromium's preload scanner reads the @import rules opening any <style>, whatever its type or
-# namespace (SVG and MathML too), before the parser: a style made inert (type=text/plain) or never CSS
-# at all still sent the request, until the rewriter put an empty comment first (seen by Chromium at
-# 081cec3: 11 of 300 documents). The control column shows the bare page does fetch.
-STYLE_IMPORTS = [
+# Chromium's preload scanner fetches ahead of the parser, reading the page its own way: the @import
+# rules opening any <style> (any type, any namespace, inert ones too), <source srcset>, <link href> and
+# <video poster> inside SVG, a <noscript> or CDATA section there as in HTML. What the parser never
+# makes an element is fetched all the same. Each was a document the rewriter alone let through (the
+# html5lib oracle cannot see them); reduced from bench/fuzz_browser.py. The control shows the bare page
+# does fetch.
+PRELOADED = [
     "<style>@import url(https://evil.example/a.css);</style>",
     "<style type=text/x-template> /**/ @charset 'x'; @IMPORT 'https://evil.example/b.css';</style>",
     "<svg><style>@import url(https://evil.example/c.css);</style></svg>",
     "<math><style>@import url(https://evil.example/d.css);</style></math>",
+    "<style>@import //evil.example/e.css</style>",
+    "<svg><PICTURE><source srcset=https://evil.example/f.png><img>",
+    '<svg><noscript><p t="</noscript><img src=https://evil.example/g.png>">',
+    '<svg><![CDATA[><input type="IMAGE" src=https://evil.example/h.png>',
 ]
 
 
-@pytest.mark.parametrize("markup", STYLE_IMPORTS)
-def test_a_style_import_is_not_preloaded(markup, serve, stub, browser_context):
+@pytest.mark.parametrize("markup", PRELOADED)
+def test_what_the_preload_scanner_would_fetch_is_inert(markup, serve, stub, browser_context):
     html = "<!doctype html><title>t</title>" + markup + "<p>x"
     bare = serve(site([Document(0, html)]))
     behind = serve(Gatekeeper(site([Document(0, html)]), secret_keys=KEY, csp="report-only"))
