@@ -1698,8 +1698,9 @@ class _Pass:
             if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
                 continue
             if attr in ("href", "xlink:href"):
-                # (a <link> here is no element of SVG's, but Chromium's preload scanner takes it for one)
-                fetches = name in _SVG_FETCH or (name == "link" and attr == "href")
+                # (a <link> or <base> here is no element of SVG's, but Chromium's preload scanner takes
+                # it for one: it fetches the link, and resolves what follows against the base)
+                fetches = name in _SVG_FETCH or (name in ("link", "base") and attr == "href")
                 if fetches and self._check_attr(need, attrs, attr, name):
                     renamed.append(attr)
             elif attr in ("srcset", "imagesrcset", "poster"):

@@ -54,13 +54,13 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 # The documents (/N) from which the rewriter alone lets a request through to a third party (CSP
 # report-only). A page leaking that is not listed fails the test; a listed one that does not leak is
 # printed. The list can only get shorter: remove a document when the rewriter is fixed for it.
-# Re-recorded when the two generators became one (tests/fuzz/htmlgen.py: other documents for the same
-# seeds), with the rewriter of commit 96de3dc, the same in two runs: none of the earlier 11 (preloaded
-# @import, fixed at 7543e9c) is among them. The html5lib oracle sees none of these: they are Chromium's
-# own reading (its preload scanner among others), not reduced yet.
+# At 96de3dc (one generator) it was 10 with JavaScript and 8 without, all Chromium's own reading of the
+# page (its preload scanner), which the html5lib oracle cannot see; b4badd7 models that reading
+# (test_what_the_preload_scanner_would_fetch_is_inert), and the commit after it the last one (/90: a
+# <base> inside MathML, which the scanner takes for the page's).
 KNOWN_LEAKING = {
-    "js": frozenset({24, 36, 81, 90, 116, 156, 158, 219, 231, 257}),  # 10 of 300
-    "nojs": frozenset({24, 29, 36, 81, 156, 219, 256, 257}),  # 8 of the 169 with a <noscript>
+    "js": frozenset[int](),  # 0 of 300
+    "nojs": frozenset[int](),  # 0 of the 169 with a <noscript>
 }
 
 
@@ -363,6 +363,7 @@ PRELOADED = [
     "<svg><PICTURE><source srcset=https://evil.example/f.png><img>",
     '<svg><noscript><p t="</noscript><img src=https://evil.example/g.png>">',
     '<svg><![CDATA[><input type="IMAGE" src=https://evil.example/h.png>',
+    "<math><base href=https://evil.example/><img src=i.png>",  # the scanner's base for what follows
 ]
 
 
