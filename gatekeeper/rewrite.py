@@ -1158,9 +1158,9 @@ class _Pass:
             if enc in ("text/html", "application/xhtml+xml"):
                 kind = _HTML_POINT
         self.fstack.append((name, kind, math))
-        if name == "noscript" or name in _RAW_TEXT:
-            # Chromium's preload scanner reads these as raw text here too, as in HTML: what follows
-            # their end tag is read that way as well (it fetches what it takes for tags there)
+        if name == "noscript":
+            # Chromium's preload scanner reads it as raw text here too, as in HTML: what follows its
+            # end tag is read that way as well (it fetches what it takes for tags there)
             found = _RAW_END[name].search(self.html, end)
             if found is not None:
                 self._other_reading(found.start())
