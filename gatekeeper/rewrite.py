@@ -951,6 +951,7 @@ class _Pass:
         # where the outermost SVG/MathML, <template> and <select> still open began: a snippet put
         # after them would land inside them, or end them and change how the rest is read
         self.foreign_at = self.template_at = self.select_at = -1
+        self.raw_stretches: list[tuple[int, int, int]] = []  # (from, to, the foreign root's start)
         self.met = False  # a secondary reading that met the main one (else it read to the end)
         self.other_ends: list[int] = []  # where the markup ended in the readings that never met this
         self.open_to_end = len(html)  # where a tag or quoted value left open to the end begins
@@ -969,14 +970,22 @@ class _Pass:
         outermost element still open that would swallow it (in any reading)."""
         open_at = [self.eof_at, *self.other_ends]
         if self.body_end >= 0:  # unless another reading is still inside a tag there
-            return min([self.body_end, *(p for p in open_at if p >= 0)])
+            return self._out_of_raw_text(min([self.body_end, *(p for p in open_at if p >= 0)]))
         if self.fstack:
             open_at.append(self.foreign_at)
         if self.template_depth:
             open_at.append(self.template_at)
         if self.in_select:
             open_at.append(self.select_at)
-        return min(p for p in open_at if p >= 0)
+        return self._out_of_raw_text(min(p for p in open_at if p >= 0))
+
+    def _out_of_raw_text(self, pos: int) -> int:
+        """Not inside what the preload scanner reads as raw text in SVG/MathML (the snippet's
+        </script> would end it there): before the <svg> or <math> around it instead."""
+        for start, stop, root in self.raw_stretches:
+            if start < pos <= stop and root >= 0:
+                pos = min(pos, root)
+        return pos
 
     def state(self) -> _State:
         return (tuple(self.fstack), self.in_select)
@@ -1158,12 +1167,16 @@ class _Pass:
             if enc in ("text/html", "application/xhtml+xml"):
                 kind = _HTML_POINT
         self.fstack.append((name, kind, math))
-        if name == "noscript":
-            # Chromium's preload scanner reads it as raw text here too, as in HTML: what follows its
-            # end tag is read that way as well (it fetches what it takes for tags there)
+        if name == "noscript" or name in _RAW_TEXT:
+            # Chromium's preload scanner reads these as raw text here too, as in HTML: what follows
+            # their end tag is read that way as well (it fetches what it takes for tags there). With
+            # no end tag it reads to the end, and the body snippet goes before (its </script> would
+            # end it)
             found = _RAW_END[name].search(self.html, end)
+            stop = found.start() if found is not None else len(self.html)
             if found is not None:
-                self._other_reading(found.start())
+                self._other_reading(stop)
+            self.raw_stretches.append((end, stop, self.foreign_at))
 
     def _html_start(self, m: re.Match[str], name: str, start: int, end: int) -> int:
         """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
