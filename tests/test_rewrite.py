@@ -503,6 +503,8 @@ def test_too_many_readings_falls_back_to_taking_every_tag() -> None:
         ("a{} @import url(https://f.example/)", []),  # after a rule nothing is read
         ("/@import url(https://g.example/)", []),  # a lone "/" passes over the "@"
         ("<!---->@import url(https://h.example/)", []),  # the rewriter's stop
+        ("@import url(https://k.example/a?b=&#47;c);", ["https://k.example/a?b=&#47"]),  # ";" ends it
+        ("@import url(https://l.example/", ["https://l.example/"]),  # the text ends in it
         (
             "@import url(https://i.example/)@import url(https://j.example/)",
             ["https://i.example/", "https://j.example/"],

@@ -360,6 +360,7 @@ PRELOADED = [
     "<svg><style>@import url(https://evil.example/c.css);</style></svg>",
     "<math><style>@import url(https://evil.example/d.css);</style></math>",
     "<style>@import //evil.example/e.css</style>",
+    "<style>@import url(https://evil.example/e.css?a=&#47;b);</style>",  # ";" ends it, ")" or not
     "<svg><PICTURE><source srcset=https://evil.example/f.png><img>",
     '<svg><noscript><p t="</noscript><img src=https://evil.example/g.png>">',
     '<svg><![CDATA[><input type="IMAGE" src=https://evil.example/h.png>',
