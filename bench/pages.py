@@ -24,7 +24,7 @@ EMBED_SERVICES = (
 PARAGRAPH = (
     "<p>The city office is open on weekdays from 8:30 to 17:15. Residents can apply for certificates, "
     "register a move, and ask about taxes, health insurance and child care at the counters on the "
-    "first floor. <a href=\"/guide/counters\">See the counters</a>.</p>\n"
+    'first floor. <a href="/guide/counters">See the counters</a>.</p>\n'
 )
 
 

@@ -135,8 +135,10 @@ def main() -> int:
         for proc in servers:
             proc.terminate()
             proc.wait(10)
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, best of {args.rounds} rounds, "
-          "uvicorn 1 worker each")
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, best of {args.rounds} rounds, "
+        "uvicorn 1 worker each"
+    )
     print(f"{'page':<12}{'bare req/s':>12}{'gatekeeper':>12}{'ratio':>8}{'target':>8}  non-2xx")
     for name in args.pages:
         b, g = best[name, "bare"], best[name, "gatekeeper"]

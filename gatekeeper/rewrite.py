@@ -677,7 +677,7 @@ def _preload_rule(rule: str, value: str, urls: list[str]) -> bool:
     if name == "import":
         url = value.strip(_HTML_SPACE)
         if len(url) >= 4 and _lower(url[:4]) == "url(":  # ")" or not: Chromium fetches both ways
-            url = url[4:-1 if url.endswith(")") else None].strip(_HTML_SPACE)
+            url = url[4 : -1 if url.endswith(")") else None].strip(_HTML_SPACE)
         if len(url) >= 2 and url[0] == url[-1] and url[0] in "'\"":
             url = url[1:-1]
         if url:
