@@ -27,7 +27,7 @@ from gatekeeper.rewrite import Embed, PageContext, plan, rewrite
 from .htmlgen import SITE_URL, Document
 from .leaks import Html5libCrash, Leak, find_leaks
 
-__all__ = ["BODY", "HEAD", "Outcome", "catalog", "check", "context"]
+__all__ = ["BODY", "HEAD", "Outcome", "bad_insertion", "catalog", "check", "context"]
 
 HEAD = "<script data-gk-snippet>/*head*/</script>"
 BODY = (
@@ -151,7 +151,7 @@ def identity_problems(html: str, out: str, inserts: tuple[tuple[int, str], ...])
         rebuilt.append(html[prev:pos])
         rebuilt.append(text)
         prev = pos
-        why = _bad_insertion(html, pos, text)
+        why = bad_insertion(html, pos, text)
         if why:
             problems.append(f"at {pos}: {why}: {text[:60]!r} before {html[pos : pos + 30]!r}")
     rebuilt.append(html[prev:])
@@ -160,7 +160,8 @@ def identity_problems(html: str, out: str, inserts: tuple[tuple[int, str], ...])
     return problems
 
 
-def _bad_insertion(html: str, pos: int, text: str) -> str | None:
+def bad_insertion(html: str, pos: int, text: str) -> str | None:
+    """Why an insertion is not one the contract names at that place (None: it is)."""
     if text in (HEAD, BODY):
         return None
     if text.startswith('<div class="gk-ph"') or re.fullmatch(r'<span id="gk-ph-\d+"></span>', text):
