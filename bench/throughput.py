@@ -34,22 +34,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(factory: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"pages:{factory}", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 15
+def start_uvicorn(
+    target: str, port: int, log: Path | None = None, wait: float = 15
+) -> subprocess.Popen[bytes]:
+    """`target` ("module:factory", a module in bench/) on uvicorn at 127.0.0.1:`port`, one worker,
+    returned once it accepts connections; its output goes to `log` when given."""
+    path = os.pathsep.join(filter(None, [str(HERE), str(ROOT), os.environ.get("PYTHONPATH")]))
+    out = log.open("wb") if log is not None else None
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", target, "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            env={**os.environ, "PYTHONPATH": path}, stdout=out, stderr=subprocess.STDOUT if out else None,
+        )  # fmt: skip
+    finally:
+        if out is not None:
+            out.close()
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = f": {log.read_text()[-2000:]}" if log is not None else ""
+            raise SystemExit(f"uvicorn ({target}) exited with {proc.returncode}{tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"uvicorn ({factory}) did not start on port {port}")
+    raise SystemExit(f"uvicorn ({target}) did not start on port {port}")
 
 
 def wrk(url: str, seconds: float, connections: int) -> tuple[float, int]:
@@ -119,7 +131,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     bare_port, gk_port = free_port(), free_port()
-    servers = [start("bare", bare_port), start("wrapped", gk_port)]
+    servers = [start_uvicorn("pages:bare", bare_port), start_uvicorn("pages:wrapped", gk_port)]
     best: dict[tuple[str, str], float] = {}
     errors: dict[tuple[str, str], int] = {}
     try:
