@@ -1396,15 +1396,7 @@ class _Pass:
             self.widgets and name in _WIDGET_TAGS and _WIDGET_RE_CLASS.search(html, start, end) is not None
         )
         if widget:
-            key: tuple[object, ...] = (
-                "widget",
-                name,
-                html[start:end],
-                self.base.url,
-                self.site_host,
-                self.granted,
-                self.ctx.granted,
-            )
+            key = ("widget", name, *self._tag_key(start, end))
             self._replay(self._memo(key, lambda: self._widget_outcome(m, name, start)), name, start, end)
             return
         if (
@@ -1417,16 +1409,12 @@ class _Pass:
             low = html[start:end].lower()
             if "background" not in low and "attributionsrc" not in low:
                 return  # a style attribute with no url() in it
-        key = (
-            name,
-            html[start:end],
-            self.base.url,
-            self.site_host,
-            self.granted,
-            self.ctx.granted,
-            self.depth,
-        )
+        key = (name, *self._tag_key(start, end), self.depth)
         self._replay(self._memo(key, lambda: self._element_outcome(m, name, start)), name, start, end)
+
+    def _tag_key(self, start: int, end: int) -> tuple[object, ...]:
+        """What a tag's outcome depends on besides its name: its text, the base, the grants."""
+        return (self.html[start:end], self.base.url, self.site_host, self.granted, self.ctx.granted)
 
     def _element_outcome(self, m: re.Match[str], name: str, start: int) -> _Outcome:
         attrs = self._attrs_of(m)
