@@ -140,25 +140,25 @@ def _prescan(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, str]:
-    """(codec, length of the byte order mark, where it came from)."""
+def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, str, str | None]:
+    """(codec, length of the byte order mark, where it came from, the label when a <meta> said it)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8", 3, "BOM"
+        return "utf-8", 3, "BOM", None
     if data.startswith(b"\xff\xfe"):
-        return "utf-16-le", 2, "BOM"
+        return "utf-16-le", 2, "BOM", None
     if data.startswith(b"\xfe\xff"):
-        return "utf-16-be", 2, "BOM"
+        return "utf-16-be", 2, "BOM", None
     label = _declared(content_type)
     if label is not None:
         codec = _codec(label)
         if codec is not None:
-            return codec, 0, "Content-Type"
+            return codec, 0, "Content-Type", None
         if label.strip("\"' ").lower() in _STATEFUL:
-            return None, 0, f"charset {label!r} is not supported"
+            return None, 0, f"charset {label!r} is not supported", None
     meta = _prescan(data[:1024])
     if meta is not None:
-        return meta[0], 0, "<meta> " + meta[1]
-    return "utf-8", 0, "default"
+        return meta[0], 0, "<meta>", meta[1]
+    return "utf-8", 0, "default", None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def _process(
         raw = body
     else:
         raw, wbits = _decompress(body, encoding)
-    codec, bom, source = _encoding(raw, content_type)
+    codec, bom, source, meta_label = _encoding(raw, content_type)
     if codec is None:
         raise _BodyError(source)
     try:
@@ -266,7 +266,7 @@ def _process(
     out = _splice(raw, bom, text, codec, p.inserts)
     if encoding not in ("", "identity"):
         out = _compress(out, encoding, wbits)
-    charset = source[7:] if source.startswith("<meta> ") and _TOKEN.fullmatch(source[7:]) else None
+    charset = meta_label if meta_label is not None and _TOKEN.fullmatch(meta_label) else None
     return ProcessedBody(out, True, None, p.blocked, p.reported, charset)
 
 
