@@ -21,7 +21,7 @@ def _scanner_main() -> object:
         from scanner.cli import main as scan_main
     except ImportError as e:  # the scanner needs playwright: an optional extra
         if "playwright" in str(e):
-            sys.exit("gatekeeper scan needs the scanner extra: pip install 'gatekeeper[scanner]'")
+            sys.exit("gatekeeper scan needs the scanner extra: pip install 'gatekeeper-consent[scanner]'")
         raise
     return scan_main
 
