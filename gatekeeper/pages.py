@@ -26,7 +26,14 @@ from markupsafe import escape
 from .consent import ConsentState
 from .registry import CONSENT_MODE_TYPES, Category, ConfigError, Registry, Service
 
-__all__ = ["LANGUAGES", "Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
+__all__ = [
+    "LANGUAGES",
+    "Pages",
+    "build_static",
+    "consent_mode_defaults",
+    "snippet_budget",
+    "upstream_error_page",
+]
 
 LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
@@ -115,6 +122,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "Your choices",
         "version": "Policy version",
         "language": "日本語",
+        # gatekeeper proxy: the page a visitor gets when the site behind it does not answer
+        "bad_gateway": "The site is not reachable right now",
+        "bad_gateway_about": "The server that holds this site did not accept the connection. "
+        "Please try again in a few minutes.",
+        "gateway_timeout": "The site is taking too long to answer",
+        "gateway_timeout_about": "The server that holds this site did not answer in time. "
+        "Please try again in a few minutes.",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -173,6 +187,12 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "同意の設定",
         "version": "ポリシーのバージョン",
         "language": "English",
+        "bad_gateway": "ただいまこのサイトに接続できません",
+        "bad_gateway_about": "このサイトのサーバーが接続を受け付けませんでした。しばらくしてから、"
+        "もう一度お試しください。",
+        "gateway_timeout": "このサイトからの応答に時間がかかっています",
+        "gateway_timeout_about": "このサイトのサーバーから時間内に応答がありませんでした。"
+        "しばらくしてから、もう一度お試しください。",
     },
 }
 
@@ -660,3 +680,20 @@ class _SampleEmbed:
     tag: str = "iframe"
     width: str | int | None = 560
     height: str | int | None = 315
+
+
+_UPSTREAM_ERRORS: Mapping[int, str] = {502: "bad_gateway", 504: "gateway_timeout"}
+
+
+def upstream_error_page(status: int, accept_language: str | None) -> bytes:
+    """The small page `gatekeeper proxy` answers with when the site behind it refuses (502) or is too
+    slow (504): what happened, in the visitor's language, and nothing about the servers."""
+    lang = _accept_language(accept_language or "") or LANGUAGES[0]
+    t = _TEXTS.get(lang, _TEXTS["en"])
+    key = _UPSTREAM_ERRORS[status]
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(t[key])}</title></head><body><h1>{escape(t[key])}</h1>"
+        f"<p>{escape(t[key + '_about'])}</p><p>{status}</p></body></html>\n"
+    ).encode()
