@@ -29,6 +29,7 @@ from .csp import build_csp
 from .endpoints import Endpoints
 from .logs import log_once
 from .pages import Pages
+from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 
@@ -68,6 +69,8 @@ class Gatekeeper:
         https: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
         templates: str | os.PathLike[str] | None = None,
+        records: str | None = None,
+        records_days: float = RETENTION_DAYS,
     ) -> None:
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
@@ -93,7 +96,20 @@ class Gatekeeper:
             csp_enforced=csp == "enforce",
             consent_cookie=(self.codec.cookie_name, consent_days),
         )
-        self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
+        self.records = None
+        if records is not None:  # consent records: one per decision, kept without personal data
+            self.records = ConsentRecords(
+                records,
+                registry=registry,
+                codec=self.codec,
+                pages=self.pages,
+                prefix=prefix,
+                is_https=self._is_https,
+                retention_days=records_days,
+            )
+        self.endpoints = Endpoints(
+            registry, self.codec, prefix, self.pages, self._is_https, records=self.records
+        )
         self.csp_header = {
             "enforce": "content-security-policy",
             "report-only": "content-security-policy-report-only",
@@ -111,6 +127,9 @@ class Gatekeeper:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.records is not None:
+                await self.records.lifespan(self.app, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         raw_headers = scope["headers"]
@@ -380,10 +399,14 @@ class _Page:
         accept = self._header(b"accept-language")
         next_path = self._next_path()
         state, granted = self.state, self.granted
+        receipt = gk.records.receipt_of(self.scope, state) if gk.records is not None else None
 
         def snippets(html_lang: str | None) -> tuple[str, str]:
             lang = pages.language(accept, html_lang)
-            return pages.snippets(state, lang, next_path, granted)
+            head, body = pages.snippets(state, lang, next_path, granted)
+            if receipt is not None and gk.records is not None:  # the visitor's own receipt line
+                body = gk.records.fill(body, receipt, lang)
+            return head, body
 
         def placeholder(embed: Any, html_lang: str | None) -> str:
             return pages.placeholder(embed, pages.language(accept, html_lang), next_path)
@@ -397,7 +420,7 @@ class _Page:
             once=frozenset({self.once[1]}) if self.once else frozenset(),
             snippets=snippets,
             placeholder=placeholder,
-            cache_key=(state.key, self._lang_default(), next_path, origin, self.once),
+            cache_key=(state.key, self._lang_default(), next_path, origin, self.once, receipt),
         )
         ctype = headers.get("content-type")
         cenc = headers.get("content-encoding")

@@ -115,6 +115,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "Your choices",
         "version": "Policy version",
         "language": "日本語",
+        "receipt": "Your choice of {date}. Receipt code:",
+        "receipt_download": "Download the receipt (JSON)",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -173,6 +175,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "同意の設定",
         "version": "ポリシーのバージョン",
         "language": "English",
+        "receipt": "{date}に選択した内容の受付番号：",
+        "receipt_download": "控えをダウンロード（JSON）",
     },
 }
 
