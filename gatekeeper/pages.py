@@ -216,6 +216,16 @@ _CATEGORY_TEXTS: Mapping[Category, Mapping[str, tuple[str, str, str]]] = {
         "en": ("Strictly necessary", "Keeps the site working.", "Strictly necessary."),
         "ja": ("必須", "サイトの動作に必要です。", "必須。"),
     },
+    Category.REQUIRED: {
+        "en": ("Required for the site to work",
+               "Loaded without consent because the site cannot work without it; receives your IP "
+               "address and the page you are viewing.",
+               "Required for the site to work (loaded without consent)."),
+        "ja": ("サイトの動作に必須の配信元",
+               "サイトの動作に欠かせないため、同意なしに読み込みます。IPアドレスと閲覧中のページが"
+               "送信されます。",
+               "サイトの動作に必須（同意なしに読み込みます）。"),
+    },
 }  # fmt: skip
 
 
