@@ -8,6 +8,7 @@ and the fix.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import fnmatch
 import hashlib
 import json
@@ -235,6 +236,7 @@ class Service:
     placeholder: Placeholder = Placeholder.NONE
     cookies: tuple[ServiceCookie, ...] = ()
     sale_share: bool = False  # a "sale" or "sharing" that Global Privacy Control opts out of
+    share_url: str = ""  # the network's own share page, "{url}" standing for the page shared
 
     def consent_fingerprint(self) -> dict[str, Any]:
         """What a visitor is asked to consent to about this service (feeds the policy version)."""
@@ -282,6 +284,8 @@ class Registry:
     first_party_hosts: tuple[HostPattern, ...] = ()
     strict: bool = True
     sources: tuple[str, ...] = field(default=(), compare=False)  # files it was loaded from
+    # when the operator last changed what visitors are asked ([site] policy_date), shown on the notice
+    policy_date: datetime.date | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -370,6 +374,7 @@ class Registry:
             self.first_party_hosts,
             self.strict,
             self.sources,
+            self.policy_date,
         )
 
 
@@ -391,11 +396,12 @@ _SERVICE_KEYS = {
     "placeholder",
     "cookies",
     "sale_share",
+    "share_url",
 }
 _REQUIRED_SERVICE_KEYS = ("name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts")
 _COOKIE_KEYS = {"name", "category", "purpose", "max_age_days", "path", "domain"}
 _SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days", "first_party"}
-_SITE_KEYS = {"first_party_hosts", "mode"}
+_SITE_KEYS = {"first_party_hosts", "mode", "policy_date"}
 _TOP_KEYS = {"site", "cookies", "services"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _COOKIE_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z?\[\]]+$")
@@ -569,6 +575,11 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
             raise where.error(entry, "'policy_url' must be an http(s) URL")
         return value
 
+    def share_url(value: Any) -> str:
+        if not isinstance(value, str) or not value.startswith("https://") or value.count("{url}") != 1:
+            raise where.error(entry, "'share_url' must be an https URL with one '{url}' (the page shared)")
+        return value
+
     def flag(value: Any) -> bool:
         if not isinstance(value, bool):
             raise where.error(entry, "'sale_share' must be true or false")
@@ -608,6 +619,7 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
         placeholder=pick("placeholder", placeholder, Placeholder.NONE),
         cookies=pick("cookies", service_cookies, ()),
         sale_share=pick("sale_share", flag, False),
+        share_url=pick("share_url", share_url, ""),
     )
 
 
@@ -624,6 +636,7 @@ class _Parsed:
     cookies: tuple[CookieDeclaration, ...]
     first_party_hosts: tuple[HostPattern, ...]
     strict: bool
+    policy_date: datetime.date | None = None
 
 
 def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] | None) -> _Parsed:
@@ -637,6 +650,11 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
     if mode not in ("strict", "report"):
         raise where.error("[site]", f"mode {mode!r}: use 'strict' (the default) or 'report'")
     first_party = _hosts(where, "[site]", "first_party_hosts", site.get("first_party_hosts", []))
+    policy_date = site.get("policy_date")
+    if policy_date is not None and (
+        not isinstance(policy_date, datetime.date) or isinstance(policy_date, datetime.datetime)
+    ):
+        raise where.error("[site]", "policy_date: a TOML date such as 2026-12-01 (no quotes)")
     raw_cookies = data.get("cookies", [])
     raw_services = data.get("services", [])
     if not isinstance(raw_cookies, list) or not isinstance(raw_services, list):
@@ -663,7 +681,7 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
             )
         ids[svc.id] = i
         services.append(svc)
-    return _Parsed(tuple(services), cookies, first_party, mode == "strict")
+    return _Parsed(tuple(services), cookies, first_party, mode == "strict", policy_date)
 
 
 def load_catalog() -> tuple[Service, ...]:
@@ -735,4 +753,5 @@ def load_registry(
         parsed.first_party_hosts,
         parsed.strict,
         sources=("catalog", source),
+        policy_date=parsed.policy_date,
     )
