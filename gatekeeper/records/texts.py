@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from ..consent import ConsentState
+from ..pages import _SampleEmbed  # the embed every placeholder is checked with at start-up
 
 __all__ = ["TextSet", "TextsShown", "visible_text"]
 
@@ -77,15 +78,6 @@ class TextSet:
         return cls(lang, policy_version, tuple(sorted(data.items())))
 
 
-@dataclass(frozen=True, slots=True)
-class _Embed:
-    services: tuple[str, ...]
-    index: int = 0
-    tag: str = "iframe"
-    width: str | int | None = 560
-    height: str | int | None = 315
-
-
 class TextsShown:
     """The texts per (language, GPC), rendered once from the site's own templates and kept."""
 
@@ -110,6 +102,6 @@ class TextsShown:
         disclosure = pages.disclosure(state, lang)
         texts = [("banner", visible_text(banner)), ("disclosure", visible_text(disclosure))]
         for service in pages.registry.services:
-            html = pages.placeholder(_Embed((service.id,)), lang, "/")
+            html = pages.placeholder(_SampleEmbed((service.id,)), lang, "/")
             texts.append((f"placeholder/{service.id}", visible_text(html)))
         return TextSet(lang, pages.registry.policy_version, tuple(sorted(texts)))
