@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import anyio
@@ -53,6 +53,9 @@ class Choice:
 _JSON_LISTS = {"categories": "category", "category": "category", "services": "service", "service": "service"}
 
 
+_FORM: Final = "application/x-www-form-urlencoded"
+
+
 def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Choice, bool]:
     """The visitor's choice and whether it came as JSON; `BadRequest` says what is wrong."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -80,7 +83,7 @@ def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Ch
                 fields[key] = [str(value)]
             else:
                 raise BadRequest(f"unknown field {key!r}")
-    elif media == "application/x-www-form-urlencoded":
+    elif media == _FORM:
         as_json = False
         try:
             text = body.decode("ascii")
@@ -223,6 +226,12 @@ class Endpoints:
             return PlainTextResponse("The body took too long", 408)
         if body is None:
             return PlainTextResponse(f"The body is over {MAX_BODY} bytes", 413)
+        query = scope.get("query_string", b"")
+        form = headers.get("content-type", "").split(";", 1)[0].strip().lower() == _FORM
+        if query and form:
+            # a placeholder's buttons carry their fields in `formaction` (a <form> would end the <p>
+            # the placeholder may stand in): read as if they were in the form's body
+            body = body + b"&" + query if body else query
         try:
             choice, as_json = parse_choice(headers.get("content-type", ""), body, self.registry)
         except BadRequest as e:
@@ -308,7 +317,7 @@ class Endpoints:
         lang = query.get("lang")
         if lang not in ("en", "ja"):
             lang = self.pages.language(headers.get("accept-language"))
-        html = self.pages.disclosure(scope["gatekeeper"], lang)
+        html = self.pages.disclosure(scope["gatekeeper"], lang, headers.get("host", ""))
         return HTMLResponse(
             html,
             headers={

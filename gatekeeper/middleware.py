@@ -69,6 +69,9 @@ class Gatekeeper:
         https: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
         templates: str | os.PathLike[str] | None = None,
+        site_name: str | None = None,
+        operator_name: str | None = None,
+        privacy_policy_url: str | None = None,
     ) -> None:
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
@@ -93,6 +96,9 @@ class Gatekeeper:
             template_dir=templates,
             csp_enforced=csp == "enforce",
             consent_cookie=(self.codec.cookie_name, consent_days),
+            site_name=site_name,
+            operator_name=operator_name,
+            privacy_policy_url=privacy_policy_url,
         )
         self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
         self.csp_header = {
@@ -465,7 +471,7 @@ class _Page:
             return fit_snippets(head, fit), fit_snippets(body, fit)
 
         def placeholder(embed: Any, html_lang: str | None) -> str:
-            return pages.placeholder(embed, pages.language(accept, html_lang), next_path)
+            return pages.placeholder(embed, pages.language(accept, html_lang), next_path, page_url)
 
         page_url = self._page_url()
         origin = page_url[: len(page_url) - len(next_path)]
