@@ -89,16 +89,18 @@ def build_csp(
     hosts: list[str] = [*_site_sources(site_host)]
     for pattern in registry.first_party_hosts:
         hosts.extend(pattern.csp_sources())
+    # A form post is no fetch: default-src does not govern it. Forms may post to the site and its
+    # declared hosts (the services' hosts again would pass the 8 KB a proxy takes in one header;
+    # their embeds post inside their own frames). CSP's `webrtc 'block'` would stop STUN/TURN, but
+    # Chromium 156 does not know the directive and warns on every page: docs/SECURITY.md says what
+    # stays open.
+    forms = " ".join(dict.fromkeys([SELF, *hosts]))
     for sid in sorted(set(granted)):
         service = registry.by_id.get(sid)
         if service is not None:
             for pattern in service.hosts:
                 hosts.extend(pattern.csp_sources())
     sources = " ".join(dict.fromkeys([SELF, *KEYWORDS, *hosts]))
-    # A form post is no fetch: default-src does not govern it. A form may post to the hosts a page
-    # may load from. (CSP's `webrtc 'block'` would stop STUN/TURN, but Chromium 156 does not know
-    # the directive and warns on every page: docs/SECURITY.md says what stays open.)
-    forms = " ".join(dict.fromkeys([SELF, *hosts]))
     policy = f"default-src {sources}; form-action {forms}"
     if report_uri:
         policy += f"; report-uri {report_uri}"
