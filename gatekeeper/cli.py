@@ -228,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
     _add_proxy(sub)
     _add_serve(sub)
+    from .records.cli import add_records_parser  # consent records: stats, show, export, purge, report
+
+    add_records_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
