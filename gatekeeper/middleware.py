@@ -33,6 +33,7 @@ from .pages import Pages
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
+from .startup import refuse, startup_checked
 
 __all__ = ["Gatekeeper", "consent_of"]
 
@@ -56,6 +57,9 @@ class Gatekeeper:
     app = Gatekeeper(app, secret_keys=["a long random key"], services="services.toml")
     """
 
+    failed: ConfigError | None = None  # a mistake kept for start-up (see gatekeeper/startup.py)
+
+    @startup_checked
     def __init__(
         self,
         app: ASGIApp,
@@ -117,6 +121,9 @@ class Gatekeeper:
         return self.https if self.https is not None else scope.get("scheme") in ("https", "wss")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.failed is not None:
+            await refuse(self.failed, scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
