@@ -30,6 +30,7 @@ from .endpoints import Endpoints
 from .header_gate import gate_header, leaves_for
 from .logs import log_once
 from .pages import Pages
+from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
@@ -76,6 +77,8 @@ class Gatekeeper:
         site_name: str | None = None,
         operator_name: str | None = None,
         privacy_policy_url: str | None = None,
+        records: str | None = None,
+        records_days: float = RETENTION_DAYS,
     ) -> None:
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
@@ -104,7 +107,20 @@ class Gatekeeper:
             operator_name=operator_name,
             privacy_policy_url=privacy_policy_url,
         )
-        self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
+        self.records = None
+        if records is not None:  # consent records: one per decision, kept without personal data
+            self.records = ConsentRecords(
+                records,
+                registry=registry,
+                codec=self.codec,
+                pages=self.pages,
+                prefix=prefix,
+                is_https=self._is_https,
+                retention_days=records_days,
+            )
+        self.endpoints = Endpoints(
+            registry, self.codec, prefix, self.pages, self._is_https, records=self.records
+        )
         self.csp_header = {
             "enforce": "content-security-policy",
             "report-only": "content-security-policy-report-only",
@@ -125,6 +141,9 @@ class Gatekeeper:
             await refuse(self.failed, scope, receive, send)
             return
         if scope["type"] not in ("http", "websocket"):
+            if scope["type"] == "lifespan" and self.records is not None:
+                await self.records.lifespan(self.app, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         raw_headers = scope["headers"]
@@ -469,12 +488,15 @@ class _Page:
         accept = self._header(b"accept-language")
         next_path = self._next_path()
         state, granted = self.state, self.granted
+        receipt = gk.records.receipt_of(self.scope, state) if gk.records is not None else None
 
         fit = self.fit
 
         def snippets(html_lang: str | None) -> tuple[str, str]:
             lang = pages.language(accept, html_lang)
             head, body = pages.snippets(state, lang, next_path, granted)
+            if receipt is not None and gk.records is not None:  # the visitor's own receipt line
+                body = gk.records.fill(body, receipt, lang)
             return fit_snippets(head, fit), fit_snippets(body, fit)
 
         def placeholder(embed: Any, html_lang: str | None) -> str:
@@ -489,7 +511,7 @@ class _Page:
             once=frozenset({self.once[1]}) if self.once else frozenset(),
             snippets=snippets,
             placeholder=placeholder,
-            cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key),
+            cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key, receipt),
         )
         ctype = self.type.content_type
         cenc = headers.get("content-encoding")
