@@ -154,12 +154,15 @@ def test_an_undeclared_embed_gets_a_box_naming_its_host_and_one_log_line(serve, 
     assert box.bounding_box()["width"] == 640
     assert not {h.host for h in stub.hits} & {"player.unknown-video.example", "px.unknown-ads.example"}
     lines = [r.getMessage() for r in caplog.records if "player.unknown-video.example" in r.getMessage()]
-    assert len(lines) == 1 and "hosts = [\"player.unknown-video.example\"]" in lines[0]
+    assert len(lines) == 1 and 'hosts = ["player.unknown-video.example"]' in lines[0]
 
 
 def test_jquery_and_bootstrap_cdns_work_with_one_line_each_and_are_disclosed(serve, stub, browser_context):
-    stub.route("https://code.jquery.com/jquery-3.7.1.min.js",
-               "window.jQuery = function (f) { f(); };", content_type="text/javascript")
+    stub.route(
+        "https://code.jquery.com/jquery-3.7.1.min.js",
+        "window.jQuery = function (f) { f(); };",
+        content_type="text/javascript",
+    )
     stub.route("https://stackpath.bootstrapcdn.com/bootstrap/4.5.2/css/bootstrap.min.css",
                "#own { color: rgb(1, 2, 3); }", content_type="text/css")  # fmt: skip
     for ids, works in ((("jquery-cdn", "bootstrap-cdn"), True), ((), False)):
