@@ -137,6 +137,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "months": "January February March April May June July August September October November December",
         "share_on": "Share on {network}",
         "share_title": "Opens {network} in a new tab; nothing is sent to it before you click.",
+        "receipt": "Your choice of {date}. Receipt code:",
+        "receipt_download": "Download the receipt (JSON)",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -210,6 +212,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "months": "",
         "share_on": "{network}で共有",
         "share_title": "{network}を新しいタブで開きます。クリックするまで何も送信されません。",
+        "receipt": "{date}に選択した内容の受付番号：",
+        "receipt_download": "控えをダウンロード（JSON）",
     },
 }
 

@@ -105,6 +105,7 @@ class Text:
 
 
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+$")
+_PATH_RE = re.compile(r"(/[A-Za-z0-9\-._~!$&()+=:@%]*)*")
 
 # Vendors that serve the same thing from a domain per country (google.co.uk, google.co.jp, ...): a host
 # pattern "google.*" stands for each of their published registrable domains (data/<name>_domains.txt).
@@ -145,6 +146,12 @@ class HostPattern:
             raise ValueError(f"{text!r}: write a host without a scheme, e.g. 'cdn.example.com'")
         host, slash, path = raw.partition("/")
         path = "/" + path.rstrip("/") if slash else ""
+        if not _PATH_RE.fullmatch(path):
+            # it goes into the CSP as written: a space, ';', ',' or '*' there would add a source
+            # ("*") or a directive ("; script-src *"), a CR or LF would break every response
+            raise ValueError(
+                f"{text!r}: the path may hold only letters, digits and - . _ ~ ! $ & ( ) + = : @ % /"
+            )
         if ":" in host:
             raise ValueError(f"{text!r}: ports are not part of a host pattern")
         wildcard = host.startswith("*.")
