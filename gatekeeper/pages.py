@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import escape
 
 from .consent import ConsentState
-from .registry import CONSENT_MODE_TYPES, Category, ConfigError, Registry, Service
+from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
 __all__ = [
     "LANGUAGES",
@@ -109,6 +109,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_intro": "This content is provided by {name} ({vendor}). Loading it sends information "
         "about your visit to {vendor}.",
         "ph_details": "About the information sent",
+        "ph_undeclared_title": "Content from {host}",
+        "ph_undeclared": "This {what} would load from {host}, a third party this site has not declared, so "
+        "it is not shown. Nothing has been sent to {host}.",
+        "what_iframe": "embedded page",
+        "what_video": "video",
+        "what_audio": "audio",
+        "what_object": "embedded content",
         "once": "Load once",
         "always": "Always allow {name}",
         "always_short": "Always allow",
@@ -184,6 +191,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_intro": "このコンテンツは{vendor}の{name}により提供されています。表示すると、閲覧に関する"
         "情報が{vendor}に送信されます。",
         "ph_details": "外部送信について",
+        "ph_undeclared_title": "{host}のコンテンツ",
+        "ph_undeclared": "この{what}は、本サイトが申告していない第三者（{host}）から読み込まれるため、"
+        "表示していません。{host}には何も送信されていません。",
+        "what_iframe": "埋め込みページ",
+        "what_video": "動画",
+        "what_audio": "音声",
+        "what_object": "埋め込みコンテンツ",
         "once": "今回のみ表示する",
         "always": "{name}を常に許可する",
         "always_short": "常に許可する",
@@ -698,6 +712,8 @@ class Pages:
         """The two-click placeholder that stands in for one embed until its service is allowed; for a
         share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
+        if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
+            ids = tuple(s if isinstance(s, str) else s.name for s in embed.services)
         shared = _shared_page(embed, page_url)
         key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
@@ -715,7 +731,7 @@ class Pages:
             by_id[i] for i in (s if isinstance(s, str) else s.id for s in embed.services) if i in by_id
         ]
         if not services:
-            return ""
+            return self._render_undeclared(embed, lang)
         first = services[0]
         small = _is_small(embed)
         share_url = None
@@ -737,6 +753,32 @@ class Pages:
                 network=_network(first),
                 service=self._service_view(first, ConsentState(), frozenset(), lang),
                 services=[s.id for s in services],
+            )
+            .strip()
+        )
+
+    def _render_undeclared(self, embed: Embed, lang: str) -> str:
+        """The box before an embed from a host no declared service covers: what it is and which host
+        it would contact; no buttons (only the operator can declare it). Tracking-pixel frames get none."""
+        first = embed.services[0] if embed.services else None
+        if not isinstance(first, Service) or first.id != UNDECLARED:
+            return ""
+        width, height = _css_length(embed.width), _css_length(embed.height)
+        if any(v and v.endswith("px") and float(v[:-2]) <= 2 for v in (width, height)):
+            return ""
+        tag = embed.tag.lower()
+        t = self._texts(lang)
+        what = t["what_" + (tag if tag in ("video", "audio") else "iframe" if "frame" in tag else "object")]
+        return (
+            self.env.get_template("undeclared.html")
+            .render(
+                lang=lang,
+                t=t,
+                index=embed.index,
+                host=first.name,
+                what=what,
+                size=_placeholder_size(embed, first.placeholder.value, _is_small(embed)),
+                inline=tag in _INLINE_TAGS,
             )
             .strip()
         )
