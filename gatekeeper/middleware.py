@@ -27,6 +27,7 @@ from .consent import ConsentCodec, ConsentState, gpc_requested
 from .cookies import Verdict, gate_cookies
 from .csp import build_csp
 from .endpoints import Endpoints
+from .i18n import Catalogues
 from .logs import log_once
 from .pages import Pages
 from .registry import ConfigError, Registry, load_registry
@@ -68,7 +69,14 @@ class Gatekeeper:
         https: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
         templates: str | os.PathLike[str] | None = None,
+        languages: Sequence[str] | None = None,
+        default_language: str | None = None,
+        locale_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`languages`: the visitor's languages the site offers, BCP 47 tags (default: en, ja, zh-Hans,
+        zh-Hant, ko and any in `locale_dir`); `default_language`: for a visitor neither the page's
+        `<html lang>` nor Accept-Language places (default: the first); `locale_dir`: a folder of
+        the site's own catalogues, `<lang>/LC_MESSAGES/gatekeeper.po`, adding languages or rewording ours."""
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
             if mode not in ("strict", "report"):
@@ -92,6 +100,7 @@ class Gatekeeper:
             template_dir=templates,
             csp_enforced=csp == "enforce",
             consent_cookie=(self.codec.cookie_name, consent_days),
+            catalogues=Catalogues.load(languages, default_language, locale_dir),
         )
         self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
         self.csp_header = {
