@@ -9,6 +9,7 @@ written at its top.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import hashlib
 import json
@@ -20,17 +21,21 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import jinja2
+from babel import UnknownLocaleError
+from babel.dates import format_date
 from markupsafe import escape
 
 from .consent import ConsentState
-from .i18n import N_, Catalogues
+from .i18n import N_, Catalogues, folder_of
 from .registry import CONSENT_MODE_TYPES, Category, ConfigError, Registry, Service
 
 __all__ = ["Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
 
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
+_NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
 # A body snippet is 5-15 KB (the settings list every service): 256 pages' worth is a few MB. A path
 # not in the cache costs one str.replace on its consent state's render (microseconds), not a render.
 _PAGES_CACHED = 256
@@ -48,6 +53,10 @@ class Embed(Protocol):
     def index(self) -> int: ...
     @property
     def tag(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def share(self) -> bool: ...
     @property
     def width(self) -> str | int | None: ...
     @property
@@ -77,11 +86,11 @@ _CATEGORY_TEXTS: Mapping[Category, tuple[str, str, str]] = {
         N_("Social media (%(services)s): show share buttons and posts; the network learns which page "
            "you are viewing."),
     ),
-    Category.MEDIA: (
-        N_("Videos and maps"),
-        N_("Videos, maps and other content embedded from other sites."),
-        N_("Videos and maps (%(services)s): play embedded content; its provider receives your IP "
-           "address and the page you are viewing."),
+    Category.MEDIA: (  # web fonts too (Google Fonts): the label says so
+        N_("Embedded content (videos, maps, fonts)"),
+        N_("Videos, maps, web fonts and other content loaded from other sites."),
+        N_("Embedded content (%(services)s): show videos, maps and fonts from other sites; their "
+           "providers receive your IP address and the page you are viewing."),
     ),
     Category.MARKETING: (
         N_("Advertising"),
@@ -89,6 +98,12 @@ _CATEGORY_TEXTS: Mapping[Category, tuple[str, str, str]] = {
         N_("Advertising (%(services)s): measure advertising and show advertising suited to you."),
     ),
     Category.NECESSARY: (N_("Strictly necessary"), N_("Keeps the site working."), N_("Strictly necessary.")),
+    Category.REQUIRED: (
+        N_("Required for the site to work"),
+        N_("Loaded without consent because the site cannot work without it; receives your IP address "
+           "and the page you are viewing."),
+        N_("Required for the site to work (loaded without consent)."),
+    ),
 }  # fmt: skip
 _CONSENT_COOKIE = N_("Remembers the choices you make about cookies and the services listed here.")
 
@@ -190,19 +205,50 @@ def _css_length(value: str | int | None) -> str | None:
     return m.group(1) + (m.group(2) or "px")
 
 
-def _placeholder_size(embed: Embed, kind: str) -> str:
-    """Inline size of a placeholder: the embed's own, else a width-filling box of its kind's shape."""
+def _placeholder_size(embed: Embed, kind: str, small: bool) -> str:
+    """Inline size of a placeholder: at least the embed's own (or a width-filling box of its kind's
+    shape), never narrower than the page (max-width in the style sheet) and never shorter than what it
+    says: its height is a minimum, so a narrow screen or a large font makes it grow instead of clip."""
     width, height = _css_length(embed.width), _css_length(embed.height)
+    if small:  # one line of its own length, at least the button's width where there is room
+        return f"min-width:min({width},100%)" if width else ""
     ratio = "4/3" if kind == "map" else "16/9"
     if kind in ("post", "button") and not height:
         return f"width:{width or '100%'};min-height:8rem"
     if width and height:
-        return f"width:{width};height:{height}"
+        return f"width:{width};min-height:{height}"
     if width:
         return f"width:{width};aspect-ratio:{ratio}"
     if height:
-        return f"width:100%;height:{height}"
+        return f"width:100%;min-height:{height}"
     return f"width:100%;aspect-ratio:{ratio}"
+
+
+def _network(name: str) -> str:
+    """What a share link calls the network: the service's name (in the visitor's language) without
+    its parenthesis or its word for 'button'."""
+    short = re.sub(r"\s*[（(].*[）)]|\s*(button|ボタン|按钮|按鈕|버튼)$", "", name).strip()
+    return short or name
+
+
+def _shared_page(embed: Embed, page_url: str) -> str:
+    """The page a share link shares: a share widget's own target, a plugin frame's `href`/`url`
+    parameter (Facebook's and LINE's), else the page it is on."""
+    if embed.share:
+        return embed.url
+    if embed.tag.lower() in ("iframe", "frame"):
+        for key, value in parse_qsl(urlsplit(embed.url).query):
+            if key in ("href", "url") and value.startswith(("https://", "http://")):
+                return value
+    return page_url
+
+
+def _hostname(host: str) -> str:
+    """A Host header without its port: what a visitor reads as the site's name by default."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0]
 
 
 def _is_small(embed: Embed) -> bool:
@@ -253,9 +299,28 @@ class Pages:
         csp_enforced: bool = True,
         consent_cookie: tuple[str, float] | None = None,
         catalogues: Catalogues | None = None,
+        site_name: str | None = None,
+        operator_name: str | None = None,
+        privacy_policy_url: str | None = None,
     ) -> None:
         """`consent_cookie`: (name, lifetime in days) of the cookie that keeps the visitor's choice, so
-        the notice lists it too; `catalogues`: the languages offered and their texts (default: ours)."""
+        the notice lists it too. `site_name` (default: the request's host) and `operator_name` name the
+        site and who runs it on the notice page; `privacy_policy_url` (a path or an http(s) URL) is
+        linked from the banner and the notice; `catalogues`: the languages offered and their texts
+        (default: ours)."""
+        if privacy_policy_url is not None and not re.match(
+            r"^(https?://[^\s/]+|/(?!/))\S*$", privacy_policy_url
+        ):
+            raise ConfigError(
+                f"privacy_policy_url={privacy_policy_url!r}: a path on the site ('/privacy') or an "
+                "http(s) URL"
+            )
+        for key, value in (("site_name", site_name), ("operator_name", operator_name)):
+            if value is not None and not value.strip():
+                raise ConfigError(f"{key}: a non-empty name, or leave it out")
+        self.site_name = site_name
+        self.operator_name = operator_name
+        self.privacy_policy_url = privacy_policy_url
         self.registry = registry
         self.catalogues = catalogues or Catalogues.load()
         self.prefix = prefix
@@ -346,6 +411,14 @@ class Pages:
             return _(lang, N_("1 hour")) if hours == 1 else _(lang, N_("%(n)s hours")) % {"n": hours}
         return _(lang, N_("1 day")) if days == 1 else _(lang, N_("%(n)s days")) % {"n": f"{days:g}"}
 
+    def _date(self, day: datetime.date, lang: str) -> str:
+        """A date as the language writes it (CLDR's long form through Babel: 2026年12月3日, December 3,
+        2026); ISO for a language CLDR does not know."""
+        try:
+            return format_date(day, "long", locale=folder_of(lang))
+        except (ValueError, UnknownLocaleError):
+            return day.isoformat()
+
     def _label(self, category: Category, lang: str) -> str:
         return self.catalogues.gettext(lang, _CATEGORY_TEXTS[category][0])
 
@@ -403,6 +476,7 @@ class Pages:
             "prefix": self.prefix,
             "action": self.prefix + "consent",
             "disclosure_url": f"{self.prefix}disclosure?lang={lang}",
+            "privacy_policy_url": self.privacy_policy_url,
             "stylesheet_url": self.stylesheet_url,
             "decided": state.decided,
             "gpc": state.gpc,
@@ -444,21 +518,29 @@ class Pages:
             f' data-gk-prefix="{escape(self.prefix)}" data-gk-granted="{escape(" ".join(sorted(granted)))}"'
             f' data-gk-csp="{int(self.csp_enforced)}" data-gk-ss="{escape(self._sale_share)}"></script>'
         )
-        return head, banner.strip() + loader
+        # the form of every placeholder's buttons (a placeholder may be inside a <p>, where a form
+        # of its own would end the paragraph); outside the banner, so an operator's banner.html
+        # cannot drop it
+        form = f'<form id="gk-phf" method="post" action="{escape(self.prefix)}consent" hidden></form>'
+        return head, banner.strip() + form + loader
 
     # -- placeholders ------------------------------------------------------------------------------
 
-    def placeholder(self, embed: Embed, lang: str, next_path: str) -> str:
-        """The two-click placeholder that stands in for one embed until its service is allowed."""
+    def placeholder(self, embed: Embed, lang: str, next_path: str, page_url: str = "") -> str:
+        """The two-click placeholder that stands in for one embed until its service is allowed; for a
+        share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
-        key = (ids, embed.index, embed.tag, embed.width, embed.height, lang)
+        shared = _shared_page(embed, page_url)
+        key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
         if html is None:
-            html = self._render_placeholder(embed, lang)
+            html = self._render_placeholder(embed, lang, shared)
             self._placeholders.put(key, html)
-        return html.replace(_NEXT, str(escape(next_path)))
+        return html.replace(_NEXT_Q, str(escape(quote(next_path, safe="/")))).replace(
+            _NEXT, str(escape(next_path))
+        )
 
-    def _render_placeholder(self, embed: Embed, lang: str) -> str:
+    def _render_placeholder(self, embed: Embed, lang: str, shared: str = "") -> str:
         lang = self._lang(lang)
         by_id = self.registry.by_id
         services = [
@@ -467,27 +549,35 @@ class Pages:
         if not services:
             return ""
         first = services[0]
+        small = _is_small(embed)
+        share_url = None
+        if first.share_url and shared and (embed.share or small):
+            share_url = first.share_url.replace("{url}", quote(shared, safe=""))
+        query = urlencode([("service", s.id) for s in services] + [("embed", str(embed.index))])
+        view = self._service_view(first, ConsentState(), frozenset(), lang)
         return (
             self.env.get_template("placeholder.html")
             .render(
                 lang=lang,
-                action=self.prefix + "consent",
+                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23gk-ph-{embed.index}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
                 index=embed.index,
-                size=_placeholder_size(embed, first.placeholder.value),
+                size=_placeholder_size(embed, first.placeholder.value, small or share_url is not None),
                 inline=embed.tag.lower() in _INLINE_TAGS,
-                small=_is_small(embed),
-                service=self._service_view(first, ConsentState(), frozenset(), lang),
+                small=small,
+                share_url=share_url,
+                network=_network(view.name),
+                service=view,
                 services=[s.id for s in services],
-                next=f"{_NEXT}#gk-ph-{embed.index}",
             )
             .strip()
         )
 
     # -- the notice page ---------------------------------------------------------------------------
 
-    def disclosure(self, state: ConsentState, lang: str) -> str:
-        """The full notice page: who receives what and why, the site's cookies, and the choices."""
+    def disclosure(self, state: ConsentState, lang: str, host: str = "") -> str:
+        """The full notice page: who receives what and why, the site's cookies, and the choices;
+        `host` (the request's) names the site when no site_name is configured."""
         lang = self._lang(lang)
         necessary = self._label(Category.NECESSARY, lang)
         own = []
@@ -519,6 +609,9 @@ class Pages:
                 for other in self.catalogues.languages
                 if other != lang
             ),
+            policy_date=self._date(self.registry.policy_date, lang) if self.registry.policy_date else None,
+            site_name=self.site_name or _hostname(host),
+            operator_name=self.operator_name,
         )
 
 
@@ -529,3 +622,5 @@ class _SampleEmbed:
     tag: str = "iframe"
     width: str | int | None = 560
     height: str | int | None = 315
+    url: str = "https://example.com/"
+    share: bool = False

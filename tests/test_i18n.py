@@ -17,7 +17,7 @@ from gatekeeper import Gatekeeper
 from gatekeeper.consent import ConsentState
 from gatekeeper.i18n import SHIPPED, Catalogues, best_language, shipped_dir
 from gatekeeper.i18n_extract import check, messages
-from gatekeeper.pages import Pages
+from gatekeeper.pages import Pages, _SampleEmbed
 from gatekeeper.registry import Category, ConfigError, load_registry
 
 REGISTRY = load_registry()  # every catalog service: every catalog text is rendered somewhere
@@ -127,15 +127,15 @@ def renders(pages: Pages, lang: str) -> Iterator[tuple[str, str]]:
     }.items():
         yield name, pages.snippets(state, lang, "/", frozenset())[1]
         yield f"notice page ({name})", pages.disclosure(state, lang)
+    receipt = pages.env.get_template("_receipt.html")
+    yield "receipt", receipt.render(lang=lang, date="2026-12-03", code="K7Q2-9XWD", url="/receipt")
     for s in pages.registry.services:
         for size in ((560, 315), (100, 20)):
-            yield f"placeholder {s.id} {size}", pages.placeholder(Embed(s.id, *size), lang, "/")
-
-
-class Embed:
-    def __init__(self, sid: str, width: int, height: int) -> None:
-        self.services = (sid,)
-        self.index, self.tag, self.width, self.height = 0, "iframe", width, height
+            embed = _SampleEmbed((s.id,), width=size[0], height=size[1])
+            yield f"placeholder {s.id} {size}", pages.placeholder(embed, lang, "/", "https://example.jp/")
+        if s.share_url:
+            embed = _SampleEmbed((s.id,), share=True, url="https://example.jp/news")
+            yield f"share link {s.id}", pages.placeholder(embed, lang, "/", "https://example.jp/")
 
 
 def pseudo_language(root: Path) -> Path:
