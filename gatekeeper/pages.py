@@ -30,7 +30,7 @@ from markupsafe import escape
 
 from .consent import ConsentState
 from .i18n import N_, Catalogues, folder_of
-from .registry import CONSENT_MODE_TYPES, Category, ConfigError, Registry, Service
+from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
 __all__ = ["Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
 
@@ -530,6 +530,8 @@ class Pages:
         """The two-click placeholder that stands in for one embed until its service is allowed; for a
         share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
+        if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
+            ids = tuple(s if isinstance(s, str) else s.name.en for s in embed.services)
         shared = _shared_page(embed, page_url)
         key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
@@ -547,7 +549,7 @@ class Pages:
             by_id[i] for i in (s if isinstance(s, str) else s.id for s in embed.services) if i in by_id
         ]
         if not services:
-            return ""
+            return self._render_undeclared(embed, lang)
         first = services[0]
         small = _is_small(embed)
         share_url = None
@@ -569,6 +571,30 @@ class Pages:
                 network=_network(view.name),
                 service=view,
                 services=[s.id for s in services],
+            )
+            .strip()
+        )
+
+    def _render_undeclared(self, embed: Embed, lang: str) -> str:
+        """The box before an embed from a host no declared service covers: what it is and which host
+        it would contact; no buttons (only the operator can declare it). Tracking-pixel frames get none."""
+        first = embed.services[0] if embed.services else None
+        if not isinstance(first, Service) or first.id != UNDECLARED:
+            return ""
+        width, height = _css_length(embed.width), _css_length(embed.height)
+        if any(v and v.endswith("px") and float(v[:-2]) <= 2 for v in (width, height)):
+            return ""
+        tag = embed.tag.lower()
+        kind = tag if tag in ("video", "audio") else "iframe" if "frame" in tag else "object"
+        return (
+            self.env.get_template("undeclared.html")
+            .render(
+                lang=lang,
+                index=embed.index,
+                host=first.name.en,
+                kind=kind,
+                size=_placeholder_size(embed, first.placeholder.value, _is_small(embed)),
+                inline=tag in _INLINE_TAGS,
             )
             .strip()
         )

@@ -19,7 +19,7 @@ from typing import Final
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .psl import normalize_host
-from .registry import Placeholder, Registry, Service
+from .registry import Placeholder, Registry, Service, undeclared_service
 
 __all__ = [
     "Blocked",
@@ -846,6 +846,11 @@ class _Need:
         return " ".join(ids)
 
 
+def _undeclared_only(need: _Need) -> bool:
+    """An embed from a host no declared service covers: it gets a box naming the host (no buttons)."""
+    return need.undeclared and not need.services and need.url.startswith(("https:", "http:"))
+
+
 class _Attrs:
     """A start tag's attributes; the first of a name is the one browsers use."""
 
@@ -1534,7 +1539,7 @@ class _Pass:
             value = attrs.get(attr)
             if value is not None:
                 self._check(need, value, name)
-        return self._placeholder_service(name, need) is not None
+        return self._placeholder_service(name, need) is not None or _undeclared_only(need)
 
     def _placeholder_service(self, name: str, need: _Need) -> Service | None:
         for s in need.services:
@@ -1549,7 +1554,9 @@ class _Pass:
     ) -> tuple[str, str, str | None, str | None, tuple[Service, ...], bool] | None:
         service = self._placeholder_service(name, need)
         if service is None:
-            return None
+            if not _undeclared_only(need):
+                return None
+            service = undeclared_service(need.url)
         width, height = attrs.get("width"), attrs.get("height")
         style = attrs.get("style")
         if style is not None:

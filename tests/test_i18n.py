@@ -18,7 +18,7 @@ from gatekeeper.consent import ConsentState
 from gatekeeper.i18n import SHIPPED, Catalogues, best_language, shipped_dir
 from gatekeeper.i18n_extract import check, messages
 from gatekeeper.pages import Pages, _SampleEmbed
-from gatekeeper.registry import Category, ConfigError, load_registry
+from gatekeeper.registry import Category, ConfigError, load_registry, undeclared_service
 
 REGISTRY = load_registry()  # every catalog service: every catalog text is rendered somewhere
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧ mark a pseudo-language's every message
@@ -129,6 +129,10 @@ def renders(pages: Pages, lang: str) -> Iterator[tuple[str, str]]:
         yield f"notice page ({name})", pages.disclosure(state, lang)
     receipt = pages.env.get_template("_receipt.html")
     yield "receipt", receipt.render(lang=lang, date="2026-12-03", code="K7Q2-9XWD", url="/receipt")
+    for tag in ("iframe", "video", "audio", "object"):
+        stand_in = undeclared_service("https://unknown.example/embed")
+        embed = _SampleEmbed((stand_in,), tag=tag)  # type: ignore[arg-type]
+        yield f"undeclared {tag}", pages.placeholder(embed, lang, "/")
     for s in pages.registry.services:
         for size in ((560, 315), (100, 20)):
             embed = _SampleEmbed((s.id,), width=size[0], height=size[1])
