@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -32,7 +33,13 @@ from .consent import ConsentState
 from .i18n import N_, Catalogues, folder_of
 from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
-__all__ = ["Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
+__all__ = [
+    "Pages",
+    "build_static",
+    "consent_mode_defaults",
+    "snippet_budget",
+    "upstream_error_page",
+]
 
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
 _NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
@@ -650,3 +657,39 @@ class _SampleEmbed:
     height: str | int | None = 315
     url: str = "https://example.com/"
     share: bool = False
+
+
+_UPSTREAM_ERRORS: Mapping[int, tuple[str, str]] = {
+    502: (
+        N_("The site is not reachable right now"),
+        N_(
+            "The server that holds this site did not accept the connection. Please try again in a few "
+            "minutes."
+        ),
+    ),
+    504: (
+        N_("The site is taking too long to answer"),
+        N_("The server that holds this site did not answer in time. Please try again in a few minutes."),
+    ),
+}
+
+
+@lru_cache(maxsize=1)
+def _default_catalogues() -> Catalogues:
+    return Catalogues.load()
+
+
+def upstream_error_page(
+    status: int, accept_language: str | None, catalogues: Catalogues | None = None
+) -> bytes:
+    """The small page `gatekeeper proxy` answers with when the site behind it refuses (502) or is too
+    slow (504): what happened, in the visitor's language, and nothing about the servers."""
+    cat = catalogues or _default_catalogues()
+    lang = cat.choose(None, accept_language)
+    title, about = (cat.gettext(lang, m) for m in _UPSTREAM_ERRORS[status])
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(about)}</p><p>{status}</p></body></html>\n"
+    ).encode()

@@ -17,7 +17,7 @@ from gatekeeper import Gatekeeper
 from gatekeeper.consent import ConsentState
 from gatekeeper.i18n import SHIPPED, Catalogues, best_language, shipped_dir
 from gatekeeper.i18n_extract import check, messages
-from gatekeeper.pages import Pages, _SampleEmbed
+from gatekeeper.pages import Pages, _SampleEmbed, upstream_error_page
 from gatekeeper.registry import Category, ConfigError, load_registry, undeclared_service
 
 REGISTRY = load_registry()  # every catalog service: every catalog text is rendered somewhere
@@ -347,3 +347,17 @@ def test_the_middleware_takes_languages_and_a_default(tmp_path: Path) -> None:
     assert '<html lang="ja">' in notice.text
     links = re.findall(r'hreflang="([^"]+)">([^<]+)<', notice.text)
     assert links == [("fr", "français"), ("en", "English")]  # fr.po does not name French: CLDR does
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "title"),
+    [
+        ("zh-TW", "zh-Hant", "目前無法連線至本網站"),
+        ("zh-CN,en;q=0.5", "zh-Hans", "目前无法访问本网站"),
+        ("ko", "ko", "지금은 이 사이트에 접속할 수 없습니다"),
+        (None, "en", "The site is not reachable right now"),
+    ],
+)
+def test_the_proxy_error_page_speaks_the_visitor_language(accept: str | None, lang: str, title: str) -> None:
+    page = upstream_error_page(502, accept).decode()
+    assert f'<html lang="{lang}">' in page and f"<h1>{title}</h1>" in page
