@@ -130,6 +130,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "months": "January February March April May June July August September October November December",
         "share_on": "Share on {network}",
         "share_title": "Opens {network} in a new tab; nothing is sent to it before you click.",
+        "receipt": "Your choice of {date}. Receipt code:",
+        "receipt_download": "Download the receipt (JSON)",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -196,6 +198,8 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "months": "",
         "share_on": "{network}で共有",
         "share_title": "{network}を新しいタブで開きます。クリックするまで何も送信されません。",
+        "receipt": "{date}に選択した内容の受付番号：",
+        "receipt_download": "控えをダウンロード（JSON）",
     },
 }
 
@@ -238,6 +242,16 @@ _CATEGORY_TEXTS: Mapping[Category, Mapping[str, tuple[str, str, str]]] = {
     Category.NECESSARY: {
         "en": ("Strictly necessary", "Keeps the site working.", "Strictly necessary."),
         "ja": ("必須", "サイトの動作に必要です。", "必須。"),
+    },
+    Category.REQUIRED: {
+        "en": ("Required for the site to work",
+               "Loaded without consent because the site cannot work without it; receives your IP "
+               "address and the page you are viewing.",
+               "Required for the site to work (loaded without consent)."),
+        "ja": ("サイトの動作に必須の配信元",
+               "サイトの動作に欠かせないため、同意なしに読み込みます。IPアドレスと閲覧中のページが"
+               "送信されます。",
+               "サイトの動作に必須（同意なしに読み込みます）。"),
     },
 }  # fmt: skip
 

@@ -106,6 +106,8 @@
       if (i.type == "checkbox") i.checked = !!s.services[i.value];
     });
     all("[data-gk-decided]").forEach(function (r) { r.setAttribute("data-gk-decided", "1"); });
+    // the receipt of the choice just made (the server's own rendering of it), when records are kept
+    if (s.receipt) all("[data-gk-receipt-slot]").forEach(function (r) { r.innerHTML = s.receipt.html; });
     if (b && b.open) {
       // reopened later, it shows the choice just made, as a server-rendered page would
       all("details", b).forEach(function (x) { x.open = true; });
@@ -152,6 +154,7 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
         choice: choice,
+        next: location.pathname,
         categories: wide ? picked(f, "category") : [],
         services: ph ? words(ph.getAttribute("data-gk-services")) : wide ? picked(f, "service") : []
       })
