@@ -179,12 +179,33 @@ class ConsentCodec:
     # -- reading ---------------------------------------------------------------------------------
 
     def read(self, cookie_header: str, *, https: bool, gpc: bool) -> ConsentState:
-        best: ConsentState | None = None
-        for value in cookie_values(cookie_header, self.name(https)):
-            state = self.loads(value, gpc=gpc)
-            if state.decided and (best is None or (state.decided_at or 0) > (best.decided_at or 0)):
-                best = state
-        return best if best is not None else self._undecided[gpc]
+        """The visitor's consent. Several valid cookies (another path, or a parent domain that a
+        sibling subdomain or a plain-HTTP response could set) that disagree give the most
+        restrictive reading: only what every one of them grants."""
+        states = [
+            state
+            for value in cookie_values(cookie_header, self.name(https))
+            if (state := self.loads(value, gpc=gpc)).decided
+        ]
+        if not states:
+            return self._undecided[gpc]
+        if len(states) == 1 or all(s.key == states[0].key for s in states):
+            return states[0]
+        return self._narrowest(states, gpc)
+
+    def _narrowest(self, states: list[ConsentState], gpc: bool) -> ConsentState:
+        categories = frozenset.intersection(*(s.categories for s in states))
+        granted = frozenset.intersection(*(s.granted for s in states))
+        by_id = self.registry.by_id
+        return ConsentState(
+            decided=True,
+            categories=categories,
+            services=frozenset(sid for sid in granted if by_id[sid].category not in categories),
+            gpc_optin=frozenset.intersection(*(s.gpc_optin for s in states)),
+            policy_version=states[0].policy_version,
+            decided_at=max(s.decided_at or 0 for s in states),
+            gpc=gpc,
+        ).derive(self.registry)
 
     def loads(self, value: str, *, gpc: bool = False) -> ConsentState:
         undecided = self._undecided[gpc]

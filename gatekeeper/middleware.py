@@ -34,6 +34,7 @@ from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
+from .startup import refuse, startup_checked
 
 __all__ = ["Gatekeeper", "consent_of"]
 
@@ -57,6 +58,9 @@ class Gatekeeper:
     app = Gatekeeper(app, secret_keys=["a long random key"], services="services.toml")
     """
 
+    failed: ConfigError | None = None  # a mistake kept for start-up (see gatekeeper/startup.py)
+
+    @startup_checked
     def __init__(
         self,
         app: ASGIApp,
@@ -133,6 +137,9 @@ class Gatekeeper:
         return self.https if self.https is not None else scope.get("scheme") in ("https", "wss")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.failed is not None:
+            await refuse(self.failed, scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             if scope["type"] == "lifespan" and self.records is not None:
                 await self.records.lifespan(self.app, scope, receive, send)

@@ -26,9 +26,16 @@ import jinja2
 from markupsafe import escape
 
 from .consent import ConsentState
-from .registry import CONSENT_MODE_TYPES, Category, ConfigError, Registry, Service
+from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
-__all__ = ["LANGUAGES", "Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
+__all__ = [
+    "LANGUAGES",
+    "Pages",
+    "build_static",
+    "consent_mode_defaults",
+    "snippet_budget",
+    "upstream_error_page",
+]
 
 LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
@@ -102,6 +109,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_intro": "This content is provided by {name} ({vendor}). Loading it sends information "
         "about your visit to {vendor}.",
         "ph_details": "About the information sent",
+        "ph_undeclared_title": "Content from {host}",
+        "ph_undeclared": "This {what} would load from {host}, a third party this site has not declared, so "
+        "it is not shown. Nothing has been sent to {host}.",
+        "what_iframe": "embedded page",
+        "what_video": "video",
+        "what_audio": "audio",
+        "what_object": "embedded content",
         "once": "Load once",
         "always": "Always allow {name}",
         "always_short": "Always allow",
@@ -132,6 +146,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "share_title": "Opens {network} in a new tab; nothing is sent to it before you click.",
         "receipt": "Your choice of {date}. Receipt code:",
         "receipt_download": "Download the receipt (JSON)",
+        # gatekeeper proxy: the page a visitor gets when the site behind it does not answer
+        "bad_gateway": "The site is not reachable right now",
+        "bad_gateway_about": "The server that holds this site did not accept the connection. "
+        "Please try again in a few minutes.",
+        "gateway_timeout": "The site is taking too long to answer",
+        "gateway_timeout_about": "The server that holds this site did not answer in time. "
+        "Please try again in a few minutes.",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -170,6 +191,13 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ph_intro": "このコンテンツは{vendor}の{name}により提供されています。表示すると、閲覧に関する"
         "情報が{vendor}に送信されます。",
         "ph_details": "外部送信について",
+        "ph_undeclared_title": "{host}のコンテンツ",
+        "ph_undeclared": "この{what}は、本サイトが申告していない第三者（{host}）から読み込まれるため、"
+        "表示していません。{host}には何も送信されていません。",
+        "what_iframe": "埋め込みページ",
+        "what_video": "動画",
+        "what_audio": "音声",
+        "what_object": "埋め込みコンテンツ",
         "once": "今回のみ表示する",
         "always": "{name}を常に許可する",
         "always_short": "常に許可する",
@@ -200,6 +228,12 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "share_title": "{network}を新しいタブで開きます。クリックするまで何も送信されません。",
         "receipt": "{date}に選択した内容の受付番号：",
         "receipt_download": "控えをダウンロード（JSON）",
+        "bad_gateway": "ただいまこのサイトに接続できません",
+        "bad_gateway_about": "このサイトのサーバーが接続を受け付けませんでした。しばらくしてから、"
+        "もう一度お試しください。",
+        "gateway_timeout": "このサイトからの応答に時間がかかっています",
+        "gateway_timeout_about": "このサイトのサーバーから時間内に応答がありませんでした。"
+        "しばらくしてから、もう一度お試しください。",
     },
 }
 
@@ -678,6 +712,8 @@ class Pages:
         """The two-click placeholder that stands in for one embed until its service is allowed; for a
         share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
+        if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
+            ids = tuple(s if isinstance(s, str) else s.name for s in embed.services)
         shared = _shared_page(embed, page_url)
         key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
@@ -695,7 +731,7 @@ class Pages:
             by_id[i] for i in (s if isinstance(s, str) else s.id for s in embed.services) if i in by_id
         ]
         if not services:
-            return ""
+            return self._render_undeclared(embed, lang)
         first = services[0]
         small = _is_small(embed)
         share_url = None
@@ -717,6 +753,32 @@ class Pages:
                 network=_network(first),
                 service=self._service_view(first, ConsentState(), frozenset(), lang),
                 services=[s.id for s in services],
+            )
+            .strip()
+        )
+
+    def _render_undeclared(self, embed: Embed, lang: str) -> str:
+        """The box before an embed from a host no declared service covers: what it is and which host
+        it would contact; no buttons (only the operator can declare it). Tracking-pixel frames get none."""
+        first = embed.services[0] if embed.services else None
+        if not isinstance(first, Service) or first.id != UNDECLARED:
+            return ""
+        width, height = _css_length(embed.width), _css_length(embed.height)
+        if any(v and v.endswith("px") and float(v[:-2]) <= 2 for v in (width, height)):
+            return ""
+        tag = embed.tag.lower()
+        t = self._texts(lang)
+        what = t["what_" + (tag if tag in ("video", "audio") else "iframe" if "frame" in tag else "object")]
+        return (
+            self.env.get_template("undeclared.html")
+            .render(
+                lang=lang,
+                t=t,
+                index=embed.index,
+                host=first.name,
+                what=what,
+                size=_placeholder_size(embed, first.placeholder.value, _is_small(embed)),
+                inline=tag in _INLINE_TAGS,
             )
             .strip()
         )
@@ -771,3 +833,20 @@ class _SampleEmbed:
     height: str | int | None = 315
     url: str = "https://example.com/"
     share: bool = False
+
+
+_UPSTREAM_ERRORS: Mapping[int, str] = {502: "bad_gateway", 504: "gateway_timeout"}
+
+
+def upstream_error_page(status: int, accept_language: str | None) -> bytes:
+    """The small page `gatekeeper proxy` answers with when the site behind it refuses (502) or is too
+    slow (504): what happened, in the visitor's language, and nothing about the servers."""
+    lang = _accept_language(accept_language or "") or LANGUAGES[0]
+    t = _TEXTS.get(lang, _TEXTS["en"])
+    key = _UPSTREAM_ERRORS[status]
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(t[key])}</title></head><body><h1>{escape(t[key])}</h1>"
+        f"<p>{escape(t[key + '_about'])}</p><p>{status}</p></body></html>\n"
+    ).encode()

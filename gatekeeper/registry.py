@@ -30,6 +30,7 @@ from .psl import normalize_host, registrable_domain
 
 __all__ = [
     "CONSENT_MODE_TYPES",
+    "UNDECLARED",
     "Category",
     "ConfigError",
     "CookieDeclaration",
@@ -42,6 +43,7 @@ __all__ = [
     "country_domains",
     "load_registry",
     "required_notice",
+    "undeclared_service",
 ]
 
 MAX_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at 400 days; a longer declaration is a mistake
@@ -261,6 +263,21 @@ class Service:
                 [c.name, c.purpose.en, c.purpose.ja, c.max_age_days, c.first_party] for c in self.cookies
             ),
         }
+
+
+# The marker of an undeclared third party (in a made-inert element's data-gk) and the id of the stand-in
+# service an embed from such a host gets, so that its placeholder can name the host.
+UNDECLARED = "?"
+
+
+def undeclared_service(url: str) -> Service:
+    """A stand-in for an embed no declared service covers: its name is the host it would contact."""
+    try:
+        host = urlsplit(url).hostname or url
+    except ValueError:  # not a URL a browser would fetch either: name what was written
+        host = url[:100]
+    blank = Text("", "")
+    return Service(UNDECLARED, host, "", Category.MEDIA, blank, blank, "", (), placeholder=Placeholder.POST)
 
 
 @dataclass(frozen=True, slots=True)
