@@ -1,5 +1,6 @@
 """The registry: operator files, validation errors that say where and how, policy version, hosts."""
 
+import datetime
 import re
 import textwrap
 
@@ -100,6 +101,11 @@ def test_override_a_catalog_field(tmp_path):
         ('[[services]]\nid = "youtube"\npolicy_url = "policies"\n', "http\\(s\\) URL"),
         ('[site]\nmode = "lenient"\n', "mode 'lenient'"),
         ('[site]\nfirst_party_hosts = ["cdn.example.net:8080"]\n', "ports are not part"),
+        ('[[services]]\nid = "x"\nshare_url = "http://x.example/s?u={url}"\n', "share_url"),
+        ('[[services]]\nid = "x"\nshare_url = "https://x.example/s"\n', "one '\\{url\\}'"),
+        ('[[services]]\nid = "x"\nshare_url = "https://x.example/{url}/{url}"\n', "one '\\{url\\}'"),
+        ('[site]\npolicy_date = "2026-12-01"\n', "policy_date: a TOML date"),
+        ("[site]\npolicy_date = 2026-12-01T10:00:00\n", "policy_date: a TOML date"),
         ("[sites]\n", "top level: unknown key 'sites'"),
         ("[[cookies]\n", "not valid TOML"),
     ],
@@ -267,3 +273,12 @@ def test_registrable_domain(host, site):
 def test_public_suffixes():
     assert is_public_suffix("co.uk") and is_public_suffix("github.io") and is_public_suffix("127.0.0.1")
     assert not is_public_suffix("example.co.uk")
+
+
+def test_share_urls_and_the_policy_date(tmp_path):
+    registry = load_registry(write(tmp_path, '[site]\npolicy_date = 2026-12-01\n[[services]]\nid = "line"\n'))
+    assert registry.policy_date == datetime.date(2026, 12, 1)
+    assert registry.by_id["line"].share_url == "https://social-plugins.line.me/lineit/share?url={url}"
+    assert load_registry().policy_date is None  # the catalog alone: no date anyone could vouch for
+    shares = {s.id for s in load_registry().services if s.share_url}
+    assert shares == {"x", "facebook", "line", "hatena", "pinterest", "linkedin"}
