@@ -67,7 +67,7 @@ def test_a_placeholder_in_a_paragraph_keeps_the_paragraph(browser_context, vendo
         p = page.locator(f"#p{i}")
         assert p.locator("> .gk-ph").count() == 1, i  # the placeholder is inside the <p> ...
         assert p.inner_text().rstrip().endswith("after."), i  # ... and so is the text after it
-    assert page.locator("#share > .gk-ph-share").count() == 5
+    assert page.locator("#share > .gk-ph-share").count() == 6
 
 
 @pytest.mark.parametrize(("screen", "lang"), MATRIX)
