@@ -3,6 +3,7 @@ and the visitor's consent; cookies holding personal data never pass, in any mode
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from enum import StrEnum
 from .consent import ConsentState
 from .cookie_dates import parse_cookie_date
 from .personal import looks_personal
-from .registry import CookieDeclaration, Registry
+from .registry import Category, CookieDeclaration, Registry
 
 __all__ = [
     "CookieVerdict",
@@ -19,6 +20,7 @@ __all__ = [
     "Verdict",
     "expire_cookie",
     "gate_cookies",
+    "in_page_gate",
     "looks_personal",
     "parse_set_cookie",
 ]
@@ -182,3 +184,43 @@ def expire_cookie(decl: CookieDeclaration, name: str, *, https: bool) -> str:
     if https:
         out += "; Secure"
     return out
+
+
+# -- the same declarations, for the in-page gate of `document.cookie` (snippets/cookie_gate.js) ---------
+
+
+def _js_pattern(name: str) -> str:
+    """A cookie name or glob (`pref_*`, `ab?`, `[ab]x`) as a JavaScript regular expression source."""
+    out = []
+    i = 0
+    while i < len(name):
+        c = name[i]
+        end = name.find("]", i + 2) if c == "[" else -1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif end > 0:
+            body = name[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "^" + "".join(out) + "$"
+
+
+def in_page_gate(registry: Registry, state: ConsentState) -> str:
+    """The `window.__gkc` data of the in-page gate, as a script statement: each declared name (the
+    site's cookies by category, the first-party cookies of services by service), what is granted."""
+    names: list[list[str]] = [[_js_pattern(c.name), c.category.value, ""] for c in registry.cookies]
+    for service in registry.services:
+        names.extend([_js_pattern(c.name), "", service.id] for c in service.cookies if c.first_party)
+    data = {
+        "n": names,
+        "c": [c.value for c in Category if state.category_granted(c)],
+        "s": sorted(state.granted),
+        "r": 0 if registry.strict else 1,
+    }
+    text = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+    return f"window.__gkc={text};"
