@@ -429,7 +429,8 @@ def test_disclosure_lists_everything_from_the_registry(pages: Pages, registry: R
     assert "<script" not in html
     for s in registry.services:
         assert f'id="gk-s-{s.id}"' in html
-        assert escape(s.data_sent.get(lang)) in html and escape(s.purpose.get(lang)) in html
+        text = pages.catalogues.text
+        assert escape(text(lang, s.data_sent)) in html and escape(text(lang, s.purpose)) in html
         assert escape(s.policy_url) in html
     assert html.count('data-gk-status="allowed"') == 1  # youtube
     assert html.count('data-gk-status="not_allowed"') == len(registry.services) - 1
