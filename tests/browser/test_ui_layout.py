@@ -155,7 +155,7 @@ def test_the_notice_fits_a_phone_and_leads_back(browser_context, demo, lang):
     assert host in back.inner_text()  # named after the request's host when no site_name is set
     text = page.locator("main").inner_text()
     assert "Midori City Office" in text
-    assert ("Last changed on 3 December 2026" if lang == "en" else "最終更新日：2026年12月3日") in text
+    assert ("Last changed on December 3, 2026" if lang == "en" else "最終更新日：2026年12月3日") in text
     assert page.locator("a[data-gk-policy]").get_attribute("href") == "/privacy"
 
 
