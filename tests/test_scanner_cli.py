@@ -7,7 +7,7 @@ import pytest
 
 from scanner.cli import _options, build_parser, main
 from scanner.cookiedb import CookieDatabase, cookie_database
-from scanner.crawl import _Scope, _sitemap_urls, normalize_url
+from scanner.scope import Scope, normalize_url, sitemap_urls
 from scanner.model import VisitKind
 
 
@@ -94,7 +94,7 @@ def test_normalize_url(url, normal):
 
 
 def test_scope():
-    scope = _Scope("http://127.0.0.1:8000/", include=(), exclude=("/lang/*",))
+    scope = Scope("http://127.0.0.1:8000/", include=(), exclude=("/lang/*",))
     assert scope.admit("http://127.0.0.1:8000/news/1#top") == "http://127.0.0.1:8000/news/1"
     for outside in (
         "http://127.0.0.1:8001/",  # another origin
@@ -105,16 +105,16 @@ def test_scope():
         "http://127.0.0.1:8000/lang/en?next=/",
     ):
         assert scope.admit(outside) is None, outside
-    news_only = _Scope("http://127.0.0.1:8000/", include=("/news/*",), exclude=())
+    news_only = Scope("http://127.0.0.1:8000/", include=("/news/*",), exclude=())
     assert news_only.admit("http://127.0.0.1:8000/news/2") and not news_only.admit("http://127.0.0.1:8000/")
 
 
-def test_sitemap_urls():
+def testsitemap_urls():
     xml = (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         "<url><loc> http://a.jp/ </loc></url><url><loc>http://a.jp/news/1</loc></url></urlset>"
     )
-    assert _sitemap_urls(xml) == ["http://a.jp/", "http://a.jp/news/1"]
+    assert sitemap_urls(xml) == ["http://a.jp/", "http://a.jp/news/1"]
 
 
 def test_open_cookie_database():
