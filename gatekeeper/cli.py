@@ -107,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("services")
     check.set_defaults(func=cmd_check)
     sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
+    from .records.cli import add_records_parser  # consent records: stats, show, export, purge, report
+
+    add_records_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

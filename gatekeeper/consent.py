@@ -52,7 +52,7 @@ class ConsentState:
         return service_id in self.granted
 
     def category_granted(self, category: Category) -> bool:
-        return category is Category.NECESSARY or (self.decided and category in self.categories)
+        return category.always_on or (self.decided and category in self.categories)
 
     def service_granted(self, service_id: str, registry: Registry) -> bool:
         service = registry.by_id.get(service_id)
@@ -60,7 +60,7 @@ class ConsentState:
             return False
         if service.sale_share and self.gpc and service_id not in self.gpc_optin:
             return False
-        if service.category is Category.NECESSARY:  # always on, like the site's necessary cookies
+        if service.category.always_on:  # like the site's necessary cookies; a CDN it is built on
             return True
         return self.decided and (service_id in self.services or service.category in self.categories)
 

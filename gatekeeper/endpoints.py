@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import anyio
@@ -53,6 +53,9 @@ class Choice:
 _JSON_LISTS = {"categories": "category", "category": "category", "services": "service", "service": "service"}
 
 
+_FORM: Final = "application/x-www-form-urlencoded"
+
+
 def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Choice, bool]:
     """The visitor's choice and whether it came as JSON; `BadRequest` says what is wrong."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -80,7 +83,7 @@ def parse_choice(content_type: str, body: bytes, registry: Registry) -> tuple[Ch
                 fields[key] = [str(value)]
             else:
                 raise BadRequest(f"unknown field {key!r}")
-    elif media == "application/x-www-form-urlencoded":
+    elif media == _FORM:
         as_json = False
         try:
             text = body.decode("ascii")
@@ -178,6 +181,7 @@ class Endpoints:
     is_https: Callable[[Scope], bool]
     once_cookie: str = "gk_once"
     clock: Callable[[], float] = time.time
+    records: Any = None  # gatekeeper.records.ConsentRecords when the site keeps consent records
     _routes: Mapping[str, Callable[..., Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -186,6 +190,8 @@ class Endpoints:
             "disclosure": self.disclosure,
             "csp-report": self.csp_report,
         }
+        if self.records is not None:
+            self._routes = {**self._routes, "receipt": self.records.receipt}
 
     def once_name(self, https: bool) -> str:
         return f"__Host-{self.once_cookie}" if https else self.once_cookie
@@ -223,6 +229,12 @@ class Endpoints:
             return PlainTextResponse("The body took too long", 408)
         if body is None:
             return PlainTextResponse(f"The body is over {MAX_BODY} bytes", 413)
+        query = scope.get("query_string", b"")
+        form = headers.get("content-type", "").split(";", 1)[0].strip().lower() == _FORM
+        if query and form:
+            # a placeholder's buttons carry their fields in `formaction` (a <form> would end the <p>
+            # the placeholder may stand in): read as if they were in the form's body
+            body = body + b"&" + query if body else query
         try:
             choice, as_json = parse_choice(headers.get("content-type", ""), body, self.registry)
         except BadRequest as e:
@@ -241,7 +253,7 @@ class Endpoints:
                 f"{self.once_name(https)}={ticket}; Path=/; Max-Age={ONCE_SECONDS}; HttpOnly; "
                 f"SameSite=Lax{'; Secure' if https else ''}",
             )
-            new_state = state
+            new_state, token = state, ticket
         else:
             new_state = state_for_choice(
                 choice.choice,
@@ -252,11 +264,25 @@ class Endpoints:
                 gpc=state.gpc,
                 now=int(self.clock()),
             )
-            response.headers.append("set-cookie", self.codec.set_cookie(new_state, https=https))
+            cookie = self.codec.set_cookie(new_state, https=https)
+            response.headers.append("set-cookie", cookie)
+            token = cookie.split("=", 1)[1].split(";", 1)[0]
             for header in self._withdrawn_cookies(state, new_state, headers.get("cookie", ""), https):
                 response.headers.append("set-cookie", header)
+        extra = {}
+        if self.records is not None:  # one consent record per decision, queued (never waits)
+            extra = self.records.chose(
+                scope,
+                choice=choice.choice,
+                javascript=as_json,
+                previous=state,
+                new=new_state,
+                token=token,
+                next_path=choice.next,
+                once=next(iter(choice.services)) if choice.choice == "once" else None,
+            )
         if as_json:
-            response.body = response.render(new_state.to_json(self.registry))
+            response.body = response.render({**new_state.to_json(self.registry), **extra})
             response.headers["content-length"] = str(len(response.body))
         return response
 
@@ -308,7 +334,11 @@ class Endpoints:
         lang = query.get("lang")
         if lang not in ("en", "ja"):
             lang = self.pages.language(headers.get("accept-language"))
-        html = self.pages.disclosure(scope["gatekeeper"], lang)
+        html = self.pages.disclosure(scope["gatekeeper"], lang, headers.get("host", ""))
+        if self.records is not None:
+            receipt = self.records.receipt_of(scope, scope["gatekeeper"])
+            if receipt is not None:
+                html = self.records.fill(html, receipt, lang)
         return HTMLResponse(
             html,
             headers={

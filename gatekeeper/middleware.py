@@ -15,29 +15,31 @@ import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .app_csp import SnippetFit, fit_snippets, read_app_policies, strip_report_uris
 from .body import RefreshStop, process_html
 from .consent import ConsentCodec, ConsentState, gpc_requested
 from .cookies import Verdict, gate_cookies
-from .csp import build_csp
+from .csp import build_csp, host_of
 from .endpoints import Endpoints
+from .header_gate import gate_header, leaves_for
 from .logs import log_once
 from .pages import Pages
+from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
+from .sniff import Kind, ResponseType, kind_of_body, response_type
 
 __all__ = ["Gatekeeper", "consent_of"]
 
 log = logging.getLogger("gatekeeper")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-CSP_TYPES = (*HTML_TYPES, "image/svg+xml")  # documents that can load subresources
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
 THREAD_BYTES = 256 * 1024  # bodies larger than this are rewritten off the event loop
 _OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')
@@ -68,6 +70,11 @@ class Gatekeeper:
         https: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
         templates: str | os.PathLike[str] | None = None,
+        site_name: str | None = None,
+        operator_name: str | None = None,
+        privacy_policy_url: str | None = None,
+        records: str | None = None,
+        records_days: float = RETENTION_DAYS,
     ) -> None:
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
@@ -92,8 +99,24 @@ class Gatekeeper:
             template_dir=templates,
             csp_enforced=csp == "enforce",
             consent_cookie=(self.codec.cookie_name, consent_days),
+            site_name=site_name,
+            operator_name=operator_name,
+            privacy_policy_url=privacy_policy_url,
         )
-        self.endpoints = Endpoints(registry, self.codec, prefix, self.pages, self._is_https)
+        self.records = None
+        if records is not None:  # consent records: one per decision, kept without personal data
+            self.records = ConsentRecords(
+                records,
+                registry=registry,
+                codec=self.codec,
+                pages=self.pages,
+                prefix=prefix,
+                is_https=self._is_https,
+                retention_days=records_days,
+            )
+        self.endpoints = Endpoints(
+            registry, self.codec, prefix, self.pages, self._is_https, records=self.records
+        )
         self.csp_header = {
             "enforce": "content-security-policy",
             "report-only": "content-security-policy-report-only",
@@ -102,7 +125,7 @@ class Gatekeeper:
 
         @lru_cache(maxsize=1024)
         def policy(granted: frozenset[str], host: str) -> str:
-            return build_csp(registry, granted, host, report_uri=report_uri)
+            return build_csp(registry, granted, host_of(host), report_uri=report_uri)
 
         self._policy = policy
 
@@ -110,7 +133,10 @@ class Gatekeeper:
         return self.https if self.https is not None else scope.get("scheme") in ("https", "wss")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
+            if scope["type"] == "lifespan" and self.records is not None:
+                await self.records.lifespan(self.app, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         raw_headers = scope["headers"]
@@ -118,6 +144,9 @@ class Gatekeeper:
         https = self._is_https(scope)
         state = self.codec.read(cookie_header, https=https, gpc=gpc_requested(raw_headers))
         scope["gatekeeper"] = state
+        if scope["type"] == "websocket":  # a handshake's Set-Cookie is stored like any other
+            await self.app(scope, receive, self._gate_handshake(scope, state, send))
+            return
         if scope["path"].startswith(self.prefix):
             await self.endpoints(scope, receive, send)
             return
@@ -126,9 +155,47 @@ class Gatekeeper:
         page = _Page(self, scope, state, granted, once, https)
         await self.app(scope, page.receive_filter(receive), page.wrap(send))
 
+    def _gate_handshake(self, scope: Scope, state: ConsentState, send: Send) -> Send:
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "websocket.accept" and message.get("headers"):
+                raw = [(k.lower(), v) for k, v in message["headers"]]
+                cookies = [v.decode("latin-1") for k, v in raw if k == b"set-cookie"]
+                if cookies:
+                    kept = _gate(cookies, state, self.registry, scope)
+                    rest = [(k, v) for k, v in raw if k != b"set-cookie"]
+                    rest += [(b"set-cookie", c.encode("latin-1")) for c in kept]
+                    message = {**message, "headers": rest}
+            await send(message)
 
-_LOOKED_AT: Final = frozenset({b"set-cookie", b"refresh"})
-_CSP_TYPES_B: Final = frozenset(t.encode() for t in CSP_TYPES)
+        return send_wrapper
+
+
+def _gate(cookies: list[str], state: ConsentState, registry: Registry, scope: Scope) -> tuple[str, ...]:
+    """The Set-Cookie values that stay; each drop logged once with the reason and the fix."""
+    client = scope.get("client")
+    result = gate_cookies(cookies, state, registry, client_ip=client[0] if client else None, now=time.time())
+    for v in result.verdicts:
+        if v.verdict not in (Verdict.PASS, Verdict.MALFORMED):
+            level = logging.INFO if v.verdict is Verdict.NOT_GRANTED else logging.WARNING
+            log_once(
+                log,
+                ("cookie", v.name, v.verdict),
+                level,
+                "cookie %r %s: %s",
+                v.name,
+                "kept" if v.kept else "dropped",
+                v.detail,
+            )
+    return result.headers
+
+
+# headers judged at response start (with Content-Type, read for every response)
+_LOOKED_AT: Final = frozenset(
+    {b"set-cookie", b"refresh", b"link", b"speculation-rules", b"reporting-endpoints", b"report-to",
+     b"content-security-policy", b"content-security-policy-report-only"}
+)  # fmt: skip
+_GATED_HEADERS: Final = ("link", "speculation-rules", "reporting-endpoints", "report-to")
+_APP_CSP: Final = ("content-security-policy", "content-security-policy-report-only")
 
 
 class _Page:
@@ -154,6 +221,8 @@ class _Page:
         self.size = 0
         self.passthrough = False
         self.stream: RefreshStop | None = None  # a page passed through unread
+        self.type = ResponseType(Kind.OTHER, "", None)
+        self.fit = SnippetFit()  # how our snippets run under the app's own CSP
 
     def receive_filter(self, receive: Receive) -> Receive:
         self._strip_validators()
@@ -235,63 +304,65 @@ class _Page:
         return send_wrapper
 
     def _start(self, message: Message) -> bool:
-        """Gate cookies, add the CSP; True when the body is to be rewritten."""
+        """Gate cookies and the headers that reach out, add the CSP; True when the body is held (to be
+        rewritten, or to be sniffed first)."""
         raw = message.get("headers", ())
         if not all(k.islower() for k, _ in raw):  # ASGI says "should" be lower case: make it so
             raw = message["headers"] = [(k.lower(), v) for k, v in raw]
-        kind = b""
+        judge = nosniff = False
+        types: list[str] = []
         for k, v in raw:
-            if k in _LOOKED_AT:  # a cookie or a refresh to judge
-                break
             if k == b"content-type":
-                kind = v.split(b";", 1)[0].strip().lower()
-        else:
-            if kind not in _CSP_TYPES_B:
-                return False  # nothing of ours: the common case for assets, fast
-        headers = MutableHeaders(scope=message)
+                types.append(v.decode("latin-1"))
+            elif k in _LOOKED_AT:
+                judge = True
+            elif k == b"x-content-type-options":
+                nosniff = v.strip().lower() == b"nosniff"
+        self.type = rtype = response_type(types, nosniff)
         gk = self.gk
+        if not judge and not rtype.document:
+            # an asset: the CSP of nothing granted (it depends on the host alone, so caches may keep
+            # it), in case it is run as a worker or opened as a document after all
+            if gk.csp_header:
+                policy = gk._policy(frozenset(), self._header(b"host") or "")
+                message["headers"] = [*raw, (gk.csp_header.encode(), policy.encode())]
+            return False
+        headers = MutableHeaders(scope=message)
         cookies = headers.getlist("set-cookie")
         if cookies:
-            client = self.scope.get("client")
-            result = gate_cookies(
-                cookies, self.state, gk.registry, client_ip=client[0] if client else None, now=time.time()
-            )
+            kept = _gate(cookies, self.state, gk.registry, self.scope)
             del headers["set-cookie"]
-            for value in result.headers:
+            for value in kept:
                 headers.append("set-cookie", value)
-            for v in result.verdicts:
-                if v.verdict not in (Verdict.PASS, Verdict.MALFORMED):
-                    level = logging.INFO if v.verdict is Verdict.NOT_GRANTED else logging.WARNING
-                    log_once(
-                        log,
-                        ("cookie", v.name, v.verdict),
-                        level,
-                        "cookie %r %s: %s",
-                        v.name,
-                        "kept" if v.kept else "dropped",
-                        v.detail,
-                    )
         refresh = headers.get("refresh")
         if refresh is not None and refresh_leaves(refresh, gk.registry, self.granted, self._page_url()):
             del headers["refresh"]  # a navigation: no CSP stops it
             log_once(log, ("refresh", refresh), logging.INFO, "Refresh header to %r dropped", refresh)
-        media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media not in CSP_TYPES:
-            return False
         granted = self.granted | {self.once[0]} if self.once else self.granted
+        if judge:
+            self._gate_headers(headers, frozenset(granted))
+        host = self._header(b"host") or ""
         if gk.csp_header:
-            try:
-                site_host = urlsplit("//" + (self._header(b"host") or "")).hostname or ""
-            except ValueError:  # a Host like "[::1" (no "]"): 'self' still names the page's origin
-                site_host = ""
-            headers.append(gk.csp_header, gk._policy(frozenset(granted), site_host))
+            headers.append(gk.csp_header, gk._policy(frozenset(granted if rtype.document else ()), host))
+        if not rtype.document:
+            return False
         vary = headers.get("vary", "")
         present = {v.strip().lower() for v in vary.split(",")}
         missing = [h for h in ("Cookie", "Sec-GPC") if h.lower() not in present]
         if missing and "*" not in present:
             headers["vary"] = ", ".join(filter(None, [vary.strip(), *missing]))
-        if media not in HTML_TYPES or not self._rewritable(message, headers):
+        if rtype.kind is Kind.XML and rtype.media not in HTML_TYPES:
+            return False  # an XML document: the CSP protects it (the rewriter reads HTML)
+        if not self._rewritable(message, headers):
             return False
+        if rtype.kind is Kind.UNKNOWN:
+            return True  # sniffed when the body is here; rewritten only if the browser reads HTML
+        self._will_rewrite(headers)
+        return True
+
+    def _will_rewrite(self, headers: MutableHeaders) -> None:
+        """The headers of a page whose bytes are about to become ours."""
+        gk = self.gk
         if self.once:
             headers.append("set-cookie", gk.endpoints.spent_once(self.scope))
         etag = headers.get("etag", "")
@@ -302,7 +373,31 @@ class _Page:
             headers["etag"] = f'W/"{tag[1:-1]}-gk{strength}{self._digest()}"'
         if "last-modified" in headers:
             del headers["last-modified"]  # a date says nothing about the consent: the ETag does
-        return True
+
+    def _gate_headers(self, headers: MutableHeaders, granted: frozenset[str]) -> None:
+        """Link, Speculation-Rules and the reporting headers lose what reaches a non-granted third
+        party; the app's CSP keeps everything it enforces, and tells us how our snippets must look."""
+        gk = self.gk
+        leaves = leaves_for(gk.registry, granted, self._page_url(), host_of(self._header(b"host")))
+        for name in _GATED_HEADERS:
+            values = headers.getlist(name)
+            if not values:
+                continue
+            del headers[name]
+            for value in values:
+                verdict = gate_header(name, value, leaves)
+                if verdict.value is not None:
+                    headers.append(name, verdict.value)
+                if verdict.dropped:
+                    what = (name, verdict.dropped)
+                    log_once(log, what, logging.INFO, "%s %r dropped", *what)
+        for name in _APP_CSP:
+            values = headers.getlist(name)
+            if values:
+                del headers[name]
+                for value in values:
+                    headers.append(name, strip_report_uris(value, leaves))
+        self.fit = read_app_policies(headers.getlist("content-security-policy"))
 
     def _rewritable(self, message: Message, headers: MutableHeaders) -> bool:
         if self.scope["method"] == "HEAD" or message["status"] in (204, 304) or message["status"] < 200:
@@ -364,9 +459,15 @@ class _Page:
             return
         body = b"".join(self.chunks)
         self.chunks = []
-        out = await self._rewrite(body)
         assert self.start is not None
-        headers = MutableHeaders(scope=self.start)
+        if self.type.kind is Kind.UNKNOWN:  # no usable Content-Type: read it as the browser will
+            if kind_of_body(body) is not Kind.HTML:
+                await send(self.start)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            self._will_rewrite(MutableHeaders(scope=self.start))
+        out = await self._rewrite(body)
+        headers = MutableHeaders(scope=self.start)  # a new view: _rewrite may have replaced the list
         if "content-length" in headers or out != body:
             headers["content-length"] = str(len(out))
         await send(self.start)
@@ -380,13 +481,19 @@ class _Page:
         accept = self._header(b"accept-language")
         next_path = self._next_path()
         state, granted = self.state, self.granted
+        receipt = gk.records.receipt_of(self.scope, state) if gk.records is not None else None
+
+        fit = self.fit
 
         def snippets(html_lang: str | None) -> tuple[str, str]:
             lang = pages.language(accept, html_lang)
-            return pages.snippets(state, lang, next_path, granted)
+            head, body = pages.snippets(state, lang, next_path, granted)
+            if receipt is not None and gk.records is not None:  # the visitor's own receipt line
+                body = gk.records.fill(body, receipt, lang)
+            return fit_snippets(head, fit), fit_snippets(body, fit)
 
         def placeholder(embed: Any, html_lang: str | None) -> str:
-            return pages.placeholder(embed, pages.language(accept, html_lang), next_path)
+            return pages.placeholder(embed, pages.language(accept, html_lang), next_path, page_url)
 
         page_url = self._page_url()
         origin = page_url[: len(page_url) - len(next_path)]
@@ -397,9 +504,9 @@ class _Page:
             once=frozenset({self.once[1]}) if self.once else frozenset(),
             snippets=snippets,
             placeholder=placeholder,
-            cache_key=(state.key, self._lang_default(), next_path, origin, self.once),
+            cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key, receipt),
         )
-        ctype = headers.get("content-type")
+        ctype = self.type.content_type
         cenc = headers.get("content-encoding")
         if len(body) > THREAD_BYTES:
             result = await anyio.to_thread.run_sync(process_html, body, ctype, cenc, ctx)

@@ -7,6 +7,7 @@ disclosure.html, _settings.html); the context each one gets is written at its to
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import hashlib
 import json
@@ -19,6 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import jinja2
 from markupsafe import escape
@@ -30,6 +32,7 @@ __all__ = ["LANGUAGES", "Pages", "build_static", "consent_mode_defaults", "snipp
 
 LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
+_NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
 # A body snippet is 5-15 KB (the settings list every service): 256 pages' worth is a few MB. A path
 # not in the cache costs one str.replace on its consent state's render (microseconds), not a render.
 _PAGES_CACHED = 256
@@ -47,6 +50,10 @@ class Embed(Protocol):
     def index(self) -> int: ...
     @property
     def tag(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def share(self) -> bool: ...
     @property
     def width(self) -> str | int | None: ...
     @property
@@ -115,6 +122,16 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "Your choices",
         "version": "Policy version",
         "language": "日本語",
+        "site_policy": "Privacy policy",
+        "back": "Back to {site}",
+        "operator": "{site} is operated by {operator}.",
+        "changed": "Last changed on {date}.",
+        "date": "{d} {month} {y}",
+        "months": "January February March April May June July August September October November December",
+        "share_on": "Share on {network}",
+        "share_title": "Opens {network} in a new tab; nothing is sent to it before you click.",
+        "receipt": "Your choice of {date}. Receipt code:",
+        "receipt_download": "Download the receipt (JSON)",
     },
     "ja": {
         "title": "Cookieと外部送信について",
@@ -173,6 +190,16 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "choices": "同意の設定",
         "version": "ポリシーのバージョン",
         "language": "English",
+        "site_policy": "プライバシーポリシー",
+        "back": "{site}に戻る",
+        "operator": "{site}の運営者：{operator}",
+        "changed": "最終更新日：{date}",
+        "date": "{y}年{m}月{d}日",
+        "months": "",
+        "share_on": "{network}で共有",
+        "share_title": "{network}を新しいタブで開きます。クリックするまで何も送信されません。",
+        "receipt": "{date}に選択した内容の受付番号：",
+        "receipt_download": "控えをダウンロード（JSON）",
     },
 }
 
@@ -215,6 +242,16 @@ _CATEGORY_TEXTS: Mapping[Category, Mapping[str, tuple[str, str, str]]] = {
     Category.NECESSARY: {
         "en": ("Strictly necessary", "Keeps the site working.", "Strictly necessary."),
         "ja": ("必須", "サイトの動作に必要です。", "必須。"),
+    },
+    Category.REQUIRED: {
+        "en": ("Required for the site to work",
+               "Loaded without consent because the site cannot work without it; receives your IP "
+               "address and the page you are viewing.",
+               "Required for the site to work (loaded without consent)."),
+        "ja": ("サイトの動作に必須の配信元",
+               "サイトの動作に欠かせないため、同意なしに読み込みます。IPアドレスと閲覧中のページが"
+               "送信されます。",
+               "サイトの動作に必須（同意なしに読み込みます）。"),
     },
 }  # fmt: skip
 
@@ -347,19 +384,54 @@ def _css_length(value: str | int | None) -> str | None:
     return m.group(1) + (m.group(2) or "px")
 
 
-def _placeholder_size(embed: Embed, kind: str) -> str:
-    """Inline size of a placeholder: the embed's own, else a width-filling box of its kind's shape."""
+def _placeholder_size(embed: Embed, kind: str, small: bool) -> str:
+    """Inline size of a placeholder: at least the embed's own (or a width-filling box of its kind's
+    shape), never narrower than the page (max-width in the style sheet) and never shorter than what it
+    says: its height is a minimum, so a narrow screen or a large font makes it grow instead of clip."""
     width, height = _css_length(embed.width), _css_length(embed.height)
+    if small:  # one line of its own length, at least the button's width where there is room
+        return f"min-width:min({width},100%)" if width else ""
     ratio = "4/3" if kind == "map" else "16/9"
     if kind in ("post", "button") and not height:
         return f"width:{width or '100%'};min-height:8rem"
     if width and height:
-        return f"width:{width};height:{height}"
+        return f"width:{width};min-height:{height}"
     if width:
         return f"width:{width};aspect-ratio:{ratio}"
     if height:
-        return f"width:100%;height:{height}"
+        return f"width:100%;min-height:{height}"
     return f"width:100%;aspect-ratio:{ratio}"
+
+
+def _network(service: Service) -> str:
+    """What a share link calls the network: the service's name without its parenthesis or 'button'."""
+    return re.sub(r"\s*\(.*\)|\s+button$", "", service.name).strip() or service.name
+
+
+def _shared_page(embed: Embed, page_url: str) -> str:
+    """The page a share link shares: a share widget's own target, a plugin frame's `href`/`url`
+    parameter (Facebook's and LINE's), else the page it is on."""
+    if embed.share:
+        return embed.url
+    if embed.tag.lower() in ("iframe", "frame"):
+        for key, value in parse_qsl(urlsplit(embed.url).query):
+            if key in ("href", "url") and value.startswith(("https://", "http://")):
+                return value
+    return page_url
+
+
+def _hostname(host: str) -> str:
+    """A Host header without its port: what a visitor reads as the site's name by default."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0]
+
+
+def _date(day: datetime.date, t: Mapping[str, str]) -> str:
+    months = t["months"].split()
+    month = months[day.month - 1] if len(months) == 12 else str(day.month)
+    return t["date"].format(y=day.year, m=day.month, d=day.day, month=month)
 
 
 def _is_small(embed: Embed) -> bool:
@@ -417,9 +489,27 @@ class Pages:
         template_dir: str | os.PathLike[str] | None = None,
         csp_enforced: bool = True,
         consent_cookie: tuple[str, float] | None = None,
+        site_name: str | None = None,
+        operator_name: str | None = None,
+        privacy_policy_url: str | None = None,
     ) -> None:
         """`consent_cookie`: (name, lifetime in days) of the cookie that keeps the visitor's choice, so
-        the notice lists it too."""
+        the notice lists it too. `site_name` (default: the request's host) and `operator_name` name the
+        site and who runs it on the notice page; `privacy_policy_url` (a path or an http(s) URL) is
+        linked from the banner and the notice."""
+        if privacy_policy_url is not None and not re.match(
+            r"^(https?://[^\s/]+|/(?!/))\S*$", privacy_policy_url
+        ):
+            raise ConfigError(
+                f"privacy_policy_url={privacy_policy_url!r}: a path on the site ('/privacy') or an "
+                "http(s) URL"
+            )
+        for key, value in (("site_name", site_name), ("operator_name", operator_name)):
+            if value is not None and not value.strip():
+                raise ConfigError(f"{key}: a non-empty name, or leave it out")
+        self.site_name = site_name
+        self.operator_name = operator_name
+        self.privacy_policy_url = privacy_policy_url
         self.registry = registry
         self.prefix = prefix
         self.csp_enforced = csp_enforced
@@ -534,6 +624,7 @@ class Pages:
             "prefix": self.prefix,
             "action": self.prefix + "consent",
             "disclosure_url": f"{self.prefix}disclosure?lang={lang}",
+            "privacy_policy_url": self.privacy_policy_url,
             "stylesheet_url": self.stylesheet_url,
             "decided": state.decided,
             "gpc": state.gpc,
@@ -575,21 +666,29 @@ class Pages:
             f' data-gk-prefix="{escape(self.prefix)}" data-gk-granted="{escape(" ".join(sorted(granted)))}"'
             f' data-gk-csp="{int(self.csp_enforced)}" data-gk-ss="{escape(self._sale_share)}"></script>'
         )
-        return head, banner.strip() + loader
+        # the form of every placeholder's buttons (a placeholder may be inside a <p>, where a form
+        # of its own would end the paragraph); outside the banner, so an operator's banner.html
+        # cannot drop it
+        form = f'<form id="gk-phf" method="post" action="{escape(self.prefix)}consent" hidden></form>'
+        return head, banner.strip() + form + loader
 
     # -- placeholders ------------------------------------------------------------------------------
 
-    def placeholder(self, embed: Embed, lang: str, next_path: str) -> str:
-        """The two-click placeholder that stands in for one embed until its service is allowed."""
+    def placeholder(self, embed: Embed, lang: str, next_path: str, page_url: str = "") -> str:
+        """The two-click placeholder that stands in for one embed until its service is allowed; for a
+        share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
-        key = (ids, embed.index, embed.tag, embed.width, embed.height, lang)
+        shared = _shared_page(embed, page_url)
+        key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
         if html is None:
-            html = self._render_placeholder(embed, lang)
+            html = self._render_placeholder(embed, lang, shared)
             self._placeholders.put(key, html)
-        return html.replace(_NEXT, str(escape(next_path)))
+        return html.replace(_NEXT_Q, str(escape(quote(next_path, safe="/")))).replace(
+            _NEXT, str(escape(next_path))
+        )
 
-    def _render_placeholder(self, embed: Embed, lang: str) -> str:
+    def _render_placeholder(self, embed: Embed, lang: str, shared: str = "") -> str:
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
         by_id = self.registry.by_id
         services = [
@@ -598,28 +697,35 @@ class Pages:
         if not services:
             return ""
         first = services[0]
+        small = _is_small(embed)
+        share_url = None
+        if first.share_url and shared and (embed.share or small):
+            share_url = first.share_url.replace("{url}", quote(shared, safe=""))
+        query = urlencode([("service", s.id) for s in services] + [("embed", str(embed.index))])
         return (
             self.env.get_template("placeholder.html")
             .render(
                 lang=lang,
                 t=self._texts(lang),
-                action=self.prefix + "consent",
+                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23gk-ph-{embed.index}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
                 index=embed.index,
-                size=_placeholder_size(embed, first.placeholder.value),
+                size=_placeholder_size(embed, first.placeholder.value, small or share_url is not None),
                 inline=embed.tag.lower() in _INLINE_TAGS,
-                small=_is_small(embed),
+                small=small,
+                share_url=share_url,
+                network=_network(first),
                 service=self._service_view(first, ConsentState(), frozenset(), lang),
                 services=[s.id for s in services],
-                next=f"{_NEXT}#gk-ph-{embed.index}",
             )
             .strip()
         )
 
     # -- the notice page ---------------------------------------------------------------------------
 
-    def disclosure(self, state: ConsentState, lang: str) -> str:
-        """The full notice page: who receives what and why, the site's cookies, and the choices."""
+    def disclosure(self, state: ConsentState, lang: str, host: str = "") -> str:
+        """The full notice page: who receives what and why, the site's cookies, and the choices;
+        `host` (the request's) names the site when no site_name is configured."""
         if lang not in LANGUAGES:
             lang = LANGUAGES[0]
         t = self._texts(lang)
@@ -648,6 +754,9 @@ class Pages:
             next=f"{self.prefix}disclosure?lang={lang}",
             cookies=cookies,
             policy_version=self.registry.policy_version,
+            policy_date=_date(self.registry.policy_date, t) if self.registry.policy_date else None,
+            site_name=self.site_name or _hostname(host),
+            operator_name=self.operator_name,
             other_language_url=f"{self.prefix}disclosure?lang={other}",
             other_language=other,
         )
@@ -660,3 +769,5 @@ class _SampleEmbed:
     tag: str = "iframe"
     width: str | int | None = 560
     height: str | int | None = 315
+    url: str = "https://example.com/"
+    share: bool = False

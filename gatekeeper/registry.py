@@ -7,21 +7,25 @@ and the fix.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import fnmatch
 import hashlib
 import json
+import logging
 import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .logs import log_once
 from .psl import normalize_host, registrable_domain
 
 __all__ = [
@@ -35,7 +39,9 @@ __all__ = [
     "Service",
     "ServiceCookie",
     "Text",
+    "country_domains",
     "load_registry",
+    "required_notice",
 ]
 
 MAX_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at 400 days; a longer declaration is a mistake
@@ -52,7 +58,18 @@ class Category(StrEnum):
     SOCIAL = "social"
     MEDIA = "media"
     MARKETING = "marketing"
+    # A shared CDN (jQuery's, jsDelivr, cdnjs...) the site's own scripts and styles come from: it
+    # receives the visitor's IP address, so it is a third party and is disclosed, but the site cannot
+    # work without it, so it loads without consent. Never asked about, never blocked.
+    REQUIRED = "required"
 
+    @property
+    def always_on(self) -> bool:
+        """Granted without asking: the site's necessary cookies and the CDNs it cannot work without."""
+        return self in _ALWAYS_ON
+
+
+_ALWAYS_ON = frozenset({Category.NECESSARY, Category.REQUIRED})
 
 # Google Consent Mode v2 storage types each category stands for.
 CONSENT_MODE_TYPES: Mapping[Category, tuple[str, ...]] = {
@@ -62,6 +79,7 @@ CONSENT_MODE_TYPES: Mapping[Category, tuple[str, ...]] = {
     Category.SOCIAL: (),
     Category.MEDIA: (),
     Category.MARKETING: ("ad_storage", "ad_user_data", "ad_personalization"),
+    Category.REQUIRED: (),  # loading a library is no storage a visitor consents to
 }
 
 
@@ -85,16 +103,39 @@ class Text:
 
 
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+$")
+_PATH_RE = re.compile(r"(/[A-Za-z0-9\-._~!$&()+=:@%]*)*")
+
+# Vendors that serve the same thing from a domain per country (google.co.uk, google.co.jp, ...): a host
+# pattern "google.*" stands for each of their published registrable domains (data/<name>_domains.txt).
+_COUNTRY_DOMAIN_LISTS = {"google": "data/google_domains.txt"}
+
+
+@cache
+def country_domains(name: str) -> tuple[str, ...]:
+    """The registrable domains `name.*` stands for, each checked against the Public Suffix List."""
+    text = resources.files("gatekeeper").joinpath(_COUNTRY_DOMAIN_LISTS[name]).read_text("utf-8")
+    domains = []
+    for line in text.splitlines():
+        suffix = line.strip()
+        if not suffix or suffix.startswith("#"):
+            continue
+        domain = f"{name}.{suffix}"
+        if registrable_domain("www." + domain) != domain:  # a public suffix: no one site's name
+            raise ConfigError(f"{_COUNTRY_DOMAIN_LISTS[name]}: {suffix!r} is not a public suffix")
+        domains.append(domain)
+    return tuple(domains)
 
 
 @dataclass(frozen=True, slots=True)
 class HostPattern:
     """`example.com` (that host and its subdomains), `*.example.com` (subdomains only), optionally with
-    a path prefix: `www.google.com/maps`."""
+    a path prefix: `www.google.com/maps`. `google.*` (or `maps.google.*`) stands for the same pattern on
+    each of the vendor's country domains: see `expand`."""
 
     host: str
     subdomains_only: bool
     path: str  # "" or "/maps"
+    family: str = ""  # the "name.*" pattern this one was expanded from, else ""
 
     @classmethod
     def parse(cls, text: str) -> HostPattern:
@@ -103,6 +144,12 @@ class HostPattern:
             raise ValueError(f"{text!r}: write a host without a scheme, e.g. 'cdn.example.com'")
         host, slash, path = raw.partition("/")
         path = "/" + path.rstrip("/") if slash else ""
+        if not _PATH_RE.fullmatch(path):
+            # it goes into the CSP as written: a space, ';', ',' or '*' there would add a source
+            # ("*") or a directive ("; script-src *"), a CR or LF would break every response
+            raise ValueError(
+                f"{text!r}: the path may hold only letters, digits and - . _ ~ ! $ & ( ) + = : @ % /"
+            )
         if ":" in host:
             raise ValueError(f"{text!r}: ports are not part of a host pattern")
         wildcard = host.startswith("*.")
@@ -110,9 +157,32 @@ class HostPattern:
         if not name or not _HOST_RE.match(name) or "*" in name:
             raise ValueError(
                 f"{text!r}: not a host pattern; use 'example.com' (it and its subdomains), "
-                "'*.example.com' (subdomains only) or 'www.example.com/path'"
+                "'*.example.com' (subdomains only), 'www.example.com/path' or 'google.*' "
+                "(every country domain of a vendor that has them)"
             )
         return cls(name, wildcard, path)
+
+    @classmethod
+    def expand(cls, text: str) -> tuple[HostPattern, ...]:
+        """`parse`, and a trailing `.*` (`google.*/maps`, `maps.google.*`) as one pattern per country
+        domain of that vendor: every consumer (rewriter, CSP, scanner) then sees plain host names."""
+        raw = text.strip()
+        host, slash, path = raw.partition("/")
+        if not host.endswith(".*"):
+            return (cls.parse(raw),)
+        stem = host[:-2]
+        vendor = stem.removeprefix("*.").rsplit(".", 1)[-1].lower()
+        if vendor not in _COUNTRY_DOMAIN_LISTS:
+            known = ", ".join(f"'{k}.*'" for k in sorted(_COUNTRY_DOMAIN_LISTS))
+            raise ValueError(
+                f"{text!r}: a '.*' ending is known only for vendors with published country domains "
+                f"({known}); list the hosts one by one"
+            )
+        prefix = stem[: len(stem) - len(vendor)]
+        return tuple(
+            dataclasses.replace(cls.parse(prefix + domain + slash + path), family=raw)
+            for domain in country_domains(vendor)
+        )
 
     def matches(self, host: str, path: str = "/") -> bool:
         if host == self.host:
@@ -130,7 +200,12 @@ class HostPattern:
 
     def csp_sources(self) -> tuple[str, ...]:
         """Scheme-less CSP host sources: they match https (and http on an http page). A CSP path
-        without a final "/" matches exactly that path, one with it everything below: give both."""
+        without a final "/" matches exactly that path, one with it everything below: give both.
+        A country-domain family gives one short source per domain (`*.google.de`), no path: with
+        paths and bare names, Google's 187 domains alone would pass the 8 KB a proxy allows a header
+        (the rewriter still tells /maps from the rest; the CSP is the net under it)."""
+        if self.family:
+            return (f"*.{registrable_domain(self.host)}",)
         paths = (self.path, self.path + "/") if self.path else ("",)
         hosts = (f"*.{self.host}",) if self.subdomains_only else (self.host, f"*.{self.host}")
         return tuple(h + p for h in hosts for p in paths)
@@ -168,6 +243,7 @@ class Service:
     placeholder: Placeholder = Placeholder.NONE
     cookies: tuple[ServiceCookie, ...] = ()
     sale_share: bool = False  # a "sale" or "sharing" that Global Privacy Control opts out of
+    share_url: str = ""  # the network's own share page, "{url}" standing for the page shared
 
     def consent_fingerprint(self) -> dict[str, Any]:
         """What a visitor is asked to consent to about this service (feeds the policy version)."""
@@ -215,6 +291,8 @@ class Registry:
     first_party_hosts: tuple[HostPattern, ...] = ()
     strict: bool = True
     sources: tuple[str, ...] = field(default=(), compare=False)  # files it was loaded from
+    # when the operator last changed what visitors are asked ([site] policy_date), shown on the notice
+    policy_date: datetime.date | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -231,7 +309,7 @@ class Registry:
     def categories(self) -> tuple[Category, ...]:
         """The categories a visitor is asked about: those of the offered services and cookies."""
         used = {s.category for s in self.services} | {c.category for c in self.cookies}
-        return tuple(c for c in Category if c in used and c is not Category.NECESSARY)
+        return tuple(c for c in Category if c in used and not c.always_on)
 
     @cached_property
     def policy_version(self) -> str:
@@ -303,6 +381,7 @@ class Registry:
             self.first_party_hosts,
             self.strict,
             self.sources,
+            self.policy_date,
         )
 
 
@@ -324,11 +403,12 @@ _SERVICE_KEYS = {
     "placeholder",
     "cookies",
     "sale_share",
+    "share_url",
 }
 _REQUIRED_SERVICE_KEYS = ("name", "vendor", "category", "purpose", "data_sent", "policy_url", "hosts")
 _COOKIE_KEYS = {"name", "category", "purpose", "max_age_days", "path", "domain"}
 _SERVICE_COOKIE_KEYS = {"name", "purpose", "max_age_days", "first_party"}
-_SITE_KEYS = {"first_party_hosts", "mode"}
+_SITE_KEYS = {"first_party_hosts", "mode", "policy_date"}
 _TOP_KEYS = {"site", "cookies", "services"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _COOKIE_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z?\[\]]+$")
@@ -380,10 +460,10 @@ def _str_list(where: _Where, entry: str, key: str, value: Any) -> tuple[str, ...
 
 
 def _hosts(where: _Where, entry: str, key: str, value: Any) -> tuple[HostPattern, ...]:
-    out = []
+    out: list[HostPattern] = []
     for text in _str_list(where, entry, key, value):
         try:
-            out.append(HostPattern.parse(text))
+            out.extend(HostPattern.expand(text))
         except ValueError as e:
             raise where.error(entry, f"{key}: {e}") from None
     return tuple(out)
@@ -502,6 +582,11 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
             raise where.error(entry, "'policy_url' must be an http(s) URL")
         return value
 
+    def share_url(value: Any) -> str:
+        if not isinstance(value, str) or not value.startswith("https://") or value.count("{url}") != 1:
+            raise where.error(entry, "'share_url' must be an https URL with one '{url}' (the page shared)")
+        return value
+
     def flag(value: Any) -> bool:
         if not isinstance(value, bool):
             raise where.error(entry, "'sale_share' must be true or false")
@@ -517,7 +602,7 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
         def parse(value: Any) -> tuple[str, ...]:
             items = _str_list(where, entry, key, value)
             for item in items:
-                if not re.match(r"^(https?:)?//", item):
+                if not re.match(r"^(https?:|http\*:)?//", item):  # http*:// is either scheme
                     raise where.error(entry, f"{key}: {item!r} must be a URL (glob) with a host")
             return items
 
@@ -541,6 +626,7 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
         placeholder=pick("placeholder", placeholder, Placeholder.NONE),
         cookies=pick("cookies", service_cookies, ()),
         sale_share=pick("sale_share", flag, False),
+        share_url=pick("share_url", share_url, ""),
     )
 
 
@@ -557,6 +643,7 @@ class _Parsed:
     cookies: tuple[CookieDeclaration, ...]
     first_party_hosts: tuple[HostPattern, ...]
     strict: bool
+    policy_date: datetime.date | None = None
 
 
 def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] | None) -> _Parsed:
@@ -570,6 +657,11 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
     if mode not in ("strict", "report"):
         raise where.error("[site]", f"mode {mode!r}: use 'strict' (the default) or 'report'")
     first_party = _hosts(where, "[site]", "first_party_hosts", site.get("first_party_hosts", []))
+    policy_date = site.get("policy_date")
+    if policy_date is not None and (
+        not isinstance(policy_date, datetime.date) or isinstance(policy_date, datetime.datetime)
+    ):
+        raise where.error("[site]", "policy_date: a TOML date such as 2026-12-01 (no quotes)")
     raw_cookies = data.get("cookies", [])
     raw_services = data.get("services", [])
     if not isinstance(raw_cookies, list) or not isinstance(raw_services, list):
@@ -596,7 +688,7 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
             )
         ids[svc.id] = i
         services.append(svc)
-    return _Parsed(tuple(services), cookies, first_party, mode == "strict")
+    return _Parsed(tuple(services), cookies, first_party, mode == "strict", policy_date)
 
 
 def load_catalog() -> tuple[Service, ...]:
@@ -615,6 +707,26 @@ def _catalog() -> tuple[Service, ...]:
     return _CATALOG
 
 
+def required_notice(registry: Registry) -> str | None:
+    """What a start with this registry loads without consent, and how to declare it (one line)."""
+    required = [s for s in registry.services if s.category is Category.REQUIRED]
+    if not required:
+        return None
+    listed = ", ".join(f"{s.id} ({' '.join(str(h) for h in s.hosts[:2])})" for s in required)
+    return (
+        f"{len(required)} shared CDNs and runtimes load WITHOUT consent as 'required' (disclosed on the "
+        f"notice page, receive visitors' IP addresses): {listed}. In a services file keep only those "
+        'your pages use, one line each: [[services]] id = "jquery-cdn"'
+    )
+
+
+def _log_required(registry: Registry) -> None:
+    notice = required_notice(registry)
+    if notice is not None:
+        log_once(logging.getLogger("gatekeeper"), ("zero-config-required",), logging.INFO,
+                 "zero-config start: %s", notice)  # fmt: skip
+
+
 def load_registry(
     services: str | os.PathLike[str] | Mapping[str, Any] | None = None,
 ) -> Registry:
@@ -625,7 +737,9 @@ def load_registry(
     """
     catalog = {s.id: s for s in _catalog()}
     if services is None:
-        return Registry(tuple(catalog.values()), sources=("catalog",))
+        registry = Registry(tuple(catalog.values()), sources=("catalog",))
+        _log_required(registry)
+        return registry
     if isinstance(services, Mapping):
         source = "<services>"
         data: Mapping[str, Any] = services
@@ -646,4 +760,5 @@ def load_registry(
         parsed.first_party_hosts,
         parsed.strict,
         sources=("catalog", source),
+        policy_date=parsed.policy_date,
     )

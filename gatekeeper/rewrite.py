@@ -47,6 +47,7 @@ class Embed:
     width: str | None
     height: str | None
     services: tuple[Service, ...]
+    share: bool = False  # a script-drawn share button: `url` is the page it shares
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,11 @@ _SELECT_IGNORES: Final = frozenset(
 _HTML_STARTS: Final = _RAW_TEXT | _FETCHERS | _STRUCTURE
 _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio", "select"})
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
-_WIDGET_CLASS: Final = r"twitter-(?:tweet|timeline|video)|instagram-media|tiktok-embed|fb-(?:post|page|video)"
-_WIDGET_TAIL: Final = r"(?:t(?:weet|imeline)|video|media|embed|p(?:ost|age))"
+_WIDGET_CLASS: Final = (
+    r"twitter-(?:tweet|timeline|video|share-button)|instagram-media|tiktok-embed|fb-(?:post|page|video|share-button)"
+    r"|line-it-button|hatena-bookmark-button|data-pin-do"
+)
+_WIDGET_TAIL: Final = r"(?:t(?:weet|imeline)|video|media|embed|p(?:ost|age)|button|do)"
 # a cheap first look for the class names above (a literal first character makes `re` fast)
 _WIDGET_RE_CLASS: Final = re.compile(_WIDGET_CLASS)
 _WIDGET_HINT: Final = re.compile("-" + _WIDGET_TAIL)
@@ -340,6 +344,16 @@ _WIDGETS: Final = {
     "fb-video": "https://connect.facebook.net/sdk.js",
 }
 _WIDGET_URL_ATTRS: Final = ("cite", "data-instgrm-permalink", "data-href", "href")
+# Script-drawn share buttons: a share link to the network stands in for them (the page they share:
+# their data-url or data-href, else the page itself). Pinterest's is marked by data-pin-do instead.
+_SHARE_WIDGETS: Final = {
+    "twitter-share-button": "https://platform.twitter.com/widgets.js",
+    "fb-share-button": "https://connect.facebook.net/sdk.js",
+    "line-it-button": "https://www.line-website.com/social-plugins/js/thirdparty/loader.min.js",
+    "hatena-bookmark-button": "https://b.st-hatena.com/js/bookmark_button.js",
+    "data-pin-do=button": "https://assets.pinterest.com/js/pinit.js",
+}
+_SHARE_URL_ATTRS: Final = ("data-url", "data-href")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -887,7 +901,8 @@ class _Outcome:
 
     kind: int  # _NOTHING, _INERT, or _COUNT (an embed made inert by an earlier pass: keeps its number)
     inert: _Inert | None = None
-    embed: tuple[str, str, str | None, str | None, tuple[Service, ...]] | None = None  # tag,url,w,h,svc
+    # tag, url, width, height, services, share
+    embed: tuple[str, str, str | None, str | None, tuple[Service, ...], bool] | None = None
     reported: tuple[Blocked, ...] = ()
 
 
@@ -1531,7 +1546,7 @@ class _Pass:
 
     def _embed_template(
         self, name: str, attrs: _Attrs, need: _Need
-    ) -> tuple[str, str, str | None, str | None, tuple[Service, ...]] | None:
+    ) -> tuple[str, str, str | None, str | None, tuple[Service, ...], bool] | None:
         service = self._placeholder_service(name, need)
         if service is None:
             return None
@@ -1549,6 +1564,7 @@ class _Pass:
             width.strip() if width is not None else None,
             height.strip() if height is not None else None,
             services,
+            False,
         )
 
     def _widget_outcome(self, m: re.Match[str], name: str, start: int) -> _Outcome:
@@ -1557,10 +1573,22 @@ class _Pass:
         need = _Need()
         renamed = self._generic(attrs, name, need)
         classes = (attrs.get("class") or "").split()
+        if (attrs.get("data-pin-do") or "").startswith("button"):
+            classes.append("data-pin-do=button")
         widget = next((_WIDGETS[c] for c in classes if c in _WIDGETS), None)
-        if widget is not None and "data-gk" in attrs.first:
+        share = next((_SHARE_WIDGETS[c] for c in classes if c in _SHARE_WIDGETS), None)
+        if (widget is not None or share is not None) and "data-gk" in attrs.first:
             return _COUNT_OUTCOME  # made inert by an earlier pass: keeps its number
-        template = None
+        template: tuple[str, str, str | None, str | None, tuple[Service, ...], bool] | None = None
+        if share is not None and widget is None:
+            button = _Need()
+            self._check(button, share, name, True)
+            service = next(iter(button.services), None)
+            if service is not None and service.share_url:
+                target = next((v for a in _SHARE_URL_ATTRS if (v := attrs.get(a))), None)
+                absolute = _absolute(target, self.base.url) if target else self.base.url
+                need.add((service,), share, name)
+                template = (name, absolute, None, None, (service,), True)
         if widget is not None:
             url = next((v for a in _WIDGET_URL_ATTRS if (v := attrs.get(a))), None) or widget
             post = _Need()
@@ -1572,7 +1600,7 @@ class _Pass:
                 absolute = _absolute(url, self.base.url)
                 for s in post.services:
                     need.add((s,), absolute, name)
-                template = (name, absolute, attrs.get("width"), attrs.get("height"), (service,))
+                template = (name, absolute, attrs.get("width"), attrs.get("height"), (service,), False)
         if template is None and not renamed:
             return _NO_OUTCOME
         return _Outcome(_INERT, self._inert(m, name, attrs, start, need, renamed), template)

@@ -106,6 +106,8 @@
       if (i.type == "checkbox") i.checked = !!s.services[i.value];
     });
     all("[data-gk-decided]").forEach(function (r) { r.setAttribute("data-gk-decided", "1"); });
+    // the receipt of the choice just made (the server's own rendering of it), when records are kept
+    if (s.receipt) all("[data-gk-receipt-slot]").forEach(function (r) { r.innerHTML = s.receipt.html; });
     if (b && b.open) {
       // reopened later, it shows the choice just made, as a server-rendered page would
       all("details", b).forEach(function (x) { x.open = true; });
@@ -129,10 +131,12 @@
   }
 
   d.addEventListener("submit", function (e) {
-    var f = e.target, b = e.submitter, choice = b && b.name == "choice" ? b.value : "";
+    var f = e.target, b = e.submitter, choice = b && b.name == "choice" ? b.value : "",
+      // a placeholder's buttons belong to the form #gk-phf (it may stand in a <p>)
+      ph = b && b.closest("[data-gk-ph]");
     if (f.getAttribute("action") != P + "consent" || !choice) return;
     if (choice == "once") {
-      var ph = f.closest("[data-gk-ph]"), el = ph && ph.nextElementSibling;
+      var el = ph && ph.nextElementSibling;
       // under an enforced CSP (or for an embed that needs more than itself) the server serves it
       if (enforced || !el || !el.hasAttribute("data-gk-src")) return;
       e.preventDefault();
@@ -150,8 +154,9 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
         choice: choice,
+        next: location.pathname,
         categories: wide ? picked(f, "category") : [],
-        services: wide ? picked(f, "service") : []
+        services: ph ? words(ph.getAttribute("data-gk-services")) : wide ? picked(f, "service") : []
       })
     })
       .then(function (r) {
@@ -168,6 +173,7 @@
         i.name = "choice";
         i.value = choice;
         f.appendChild(i);
+        if (ph) f.action = b.formAction;
         f.submit();
       });
   });
@@ -191,16 +197,15 @@
     if (e.key == "Escape" && b && b.open && b.closest("[data-gk-decided='1']")) close(b);
   });
 
-  // The banner is fixed (it never moves the page), so it would hide the end of a page: a spacer of
-  // its height goes after everything else, where it moves nothing either.
-  var bx = box(), spacer = d.createElement("div");
+  // The banner is fixed (it never moves the page), so it could hide the end of a page or what gets
+  // focus: the style sheet keeps a spacer and scroll-padding of --gk-h at the bottom; this measures it.
+  var bx = box(), root = d.documentElement;
   function part() { return bx.querySelector(bx.open ? "[data-gk-banner]" : "summary"); }
   function fit() {
     var r = part() && part().getBoundingClientRect();
-    spacer.style.height = r && r.height ? innerHeight - r.top + "px" : "0";
+    root.style.setProperty("--gk-h", r && r.height ? innerHeight - r.top + "px" : "0px");
   }
   if (bx && window.ResizeObserver) {
-    bx.parentNode.appendChild(spacer);
     var ro = new ResizeObserver(fit);
     all("[data-gk-banner], summary", bx).forEach(function (el) { ro.observe(el); });
     addEventListener("resize", fit);

@@ -26,6 +26,16 @@ REQUIRED_IDS = {
     "youtube", "vimeo", "x", "facebook", "meta-pixel", "instagram", "line", "hatena", "pinterest",
     "linkedin", "linkedin-insight", "tiktok", "tiktok-pixel", "google-maps", "google-fonts",
     "google-analytics",
+    # issue 14: what real pages embed
+    "dailymotion", "spotify", "soundcloud", "flickr", "slideshare", "speakerdeck", "google-docs",
+    "google-calendar", "microsoft-forms", "niconico", "note", "ameba", "yahoo-japan-ads",
+    "yahoo-japan-tag-manager", "google-ads", "google-adsense", "recaptcha", "turnstile", "hotjar",
+    "microsoft-clarity", "adobe-analytics", "taboola", "outbrain", "amp", "brid-tv",
+}  # fmt: skip
+# The shared CDNs a site's own scripts and styles come from: category "required" (issue 14).
+REQUIRED_CDN_IDS = {
+    "jquery-cdn", "cdnjs", "jsdelivr", "unpkg", "google-hosted-libraries", "bootstrap-cdn",
+    "font-awesome", "adobe-fonts", "polyfill-fastly", "gravatar", "amp",
 }  # fmt: skip
 
 # URLs of a fragment that belong to another service on purpose: (file id, URL) -> service id.
@@ -270,6 +280,46 @@ def test_marketing_is_exactly_the_sale_or_share_and_has_no_placeholder(sid: str)
     if s.category in (Category.MARKETING, Category.ANALYTICS):
         assert s.placeholder is Placeholder.NONE
     assert s.category is not Category.NECESSARY, "a third party waits for consent"
+
+
+def test_required_is_exactly_the_shared_cdns_and_says_what_they_receive() -> None:
+    required = {s.id for s in REGISTRY.services if s.category is Category.REQUIRED}
+    assert required == REQUIRED_CDN_IDS
+    for sid in required:
+        s = SERVICES[sid]
+        assert s.placeholder is Placeholder.NONE and not s.sale_share and not s.cookies, sid
+        assert "IP address" in s.data_sent.en and "IPアドレス" in s.data_sent.ja, sid
+        assert "No cookies." in s.data_sent.en and "Cookieは使用しません。" in s.data_sent.ja, sid
+
+
+def test_required_is_never_asked_maps_to_no_consent_mode_type_and_is_always_granted() -> None:
+    from gatekeeper.consent import ConsentState
+    from gatekeeper.registry import CONSENT_MODE_TYPES
+
+    assert CONSENT_MODE_TYPES[Category.REQUIRED] == ()
+    assert Category.REQUIRED not in REGISTRY.categories
+    for state in (ConsentState(), ConsentState(decided=True), ConsentState(decided=True, gpc=True)):
+        assert state.granted_services(REGISTRY) == REQUIRED_CDN_IDS  # nothing else without a choice
+
+
+def test_zero_config_start_names_the_required_cdns_in_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    from gatekeeper.registry import required_notice
+
+    notice = required_notice(REGISTRY)
+    assert notice is not None
+    for sid in REQUIRED_CDN_IDS:
+        assert f"{sid} (" in notice
+    assert "WITHOUT consent" in notice and '[[services]] id = "jquery-cdn"' in notice
+    declared = load_registry({"services": [{"id": "youtube"}]})
+    assert required_notice(declared) is None
+
+
+def test_all_catalog_hosts_granted_fit_a_proxys_8_kb_header() -> None:
+    from gatekeeper.csp import build_csp
+
+    everything = build_csp(REGISTRY, [s.id for s in REGISTRY.services], "www.city.sample.lg.jp",
+                           report_uri="/_gatekeeper/csp-report")  # fmt: skip
+    assert len(everything) < 8192
 
 
 def test_signatures_do_not_match_a_sites_own_scripts() -> None:

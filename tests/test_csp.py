@@ -63,7 +63,7 @@ def test_inline_code_keeps_working_and_nothing_reaches_out_by_keyword(registry):
 def test_one_directive_governs_every_fetch_kind(registry):
     policy = build_csp(registry, ("youtube",), "example.jp")
     names = [part.strip().split(" ", 1)[0] for part in policy.split(";")]
-    assert names == ["default-src"]  # script-src, img-src... all fall back to it
+    assert names == ["default-src", "form-action"]  # script-src, img-src... all fall back to it
     assert not any(d in policy for d in FETCH_DIRECTIVES)
 
 

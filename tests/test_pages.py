@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from markupsafe import escape
@@ -27,6 +28,7 @@ class Embed:
     width: str | int | None
     height: str | int | None
     services: tuple[str, ...]
+    share: bool = False
 
 
 def make_registry(**extra: object) -> Registry:
@@ -359,14 +361,20 @@ def test_placeholder_names_the_service_and_offers_both_forms(pages: Pages) -> No
         Embed(2, "iframe", "https://www.youtube.com/embed/x", "560", "315", ("youtube",)), "en", "/watch?v=1"
     )
     assert html.startswith(
-        '<div class="gk-ph gk-ph-i" id="gk-ph-2" data-gk-ph="2" style="width:560px;height:315px"'
+        '<span class="gk-ph gk-ph-i" id="gk-ph-2" data-gk-ph="2" data-gk-services="youtube"'
+        ' style="width:560px;min-height:315px"'
     )
+    assert "<div" not in html and "<p" not in html and "<form" not in html  # it may stand in a <p>
     assert "YouTube" in html and "Google LLC" in html and "IP address" in html
     assert 'href="/_gatekeeper/disclosure?lang=en#gk-s-youtube"' in html
     parsed = Inputs(html)
-    hidden = {(i["name"], i["value"]) for i in parsed.inputs}
-    assert hidden == {("next", "/watch?v=1#gk-ph-2"), ("service", "youtube"), ("embed", "2")}
+    assert parsed.inputs == []
     assert [b["value"] for b in parsed.buttons] == ["once", "allow"]
+    for b in parsed.buttons:  # the banner's empty form #gk-phf posts what each button carries
+        action = urlsplit(b["formaction"] or "")
+        assert b["form"] == "gk-phf" and action.path == "/_gatekeeper/consent"
+        fields = [("service", "youtube"), ("embed", "2"), ("next", "/watch?v=1#gk-ph-2")]
+        assert parse_qsl(action.query) == fields
     assert "Load once" in html and "Always allow YouTube" in html
     ja = pages.placeholder(Embed(2, "iframe", "u", 560, 315, ("youtube",)), "ja", "/")
     assert "今回のみ表示する" in ja and "YouTubeを常に許可する" in ja and 'lang="ja"' in ja
@@ -375,10 +383,10 @@ def test_placeholder_names_the_service_and_offers_both_forms(pages: Pages) -> No
 @pytest.mark.parametrize(
     ("width", "height", "style"),
     [
-        (640, 360, "width:640px;height:360px"),
-        ("100%", "400", "width:100%;height:400px"),
+        (640, 360, "width:640px;min-height:360px"),
+        ("100%", "400", "width:100%;min-height:400px"),
         ("600", None, "width:600px;aspect-ratio:16/9"),
-        (None, "300px", "width:100%;height:300px"),
+        (None, "300px", "width:100%;min-height:300px"),
         (None, None, "width:100%;aspect-ratio:16/9"),
         ("calc(1px)", "expression(x)", "width:100%;aspect-ratio:16/9"),
         ("0", "0", "width:100%;aspect-ratio:16/9"),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from test_loader import (
     ACCEPT,
+    EMBEDS,
     PREFIX,
     REJECT,
     Site,
@@ -201,16 +202,25 @@ def test_no_layout_shift_from_the_banner_or_the_placeholders(serve, stub, page):
     ready(page)
     page.evaluate(SHIFTS)
     boxes = {i: page.locator(f"#gk-ph-{i}").bounding_box() for i in range(3)}
-    end = page.locator("#end").bounding_box()
+    # a placeholder whose text needs more than its embed's box grows rather than clips (Vimeo's
+    # 400x225 here): its embed is shorter, so what follows moves up once the visitor allows it
+    grew = {i for i, e in enumerate(EMBEDS) if boxes[i]["height"] > e.height}
+    assert grew == {2}
     # a click from script is not input: whatever moves now counts, however long after the click
     page.evaluate("document.querySelector('.gk button[value=all]').click()")
     page.wait_for_function("document.querySelectorAll('[data-gk-ph]').length == 0")
     page.wait_for_timeout(500)
     for i, box in boxes.items():
-        assert page.locator(f"#e{i}").bounding_box() == box  # the embed took the placeholder's place
-    assert page.locator("#end").bounding_box() == end
+        if i not in grew:
+            assert page.locator(f"#e{i}").bounding_box() == box  # the embed took the placeholder's place
     page.wait_for_timeout(300)
-    assert page.evaluate("window.__shifts") == []  # load, banner, activation: nothing moved
+    moved = {w for s in page.evaluate("window.__shifts") for w in s["what"]}
+    assert moved <= {"end", "e2", ""}, moved  # only what follows the grown one, only after the choice
+    page.goto(base + "/")  # again, with nothing that grew: load and banner move nothing
+    ready(page)
+    page.evaluate(SHIFTS)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__shifts") == []
     page.locator(".gk-reopen").click()
     page.wait_for_timeout(600)
     page.keyboard.press("Escape")
@@ -339,7 +349,8 @@ def test_gpc_is_acknowledged(serve, stub, browser_context):
 def test_banner_names_what_it_asks_and_links_the_notice(serve, stub, page):
     base = serve(Site(csp="off"), lifespan="off")
     page.goto(base + "/")
-    items = page.locator("#gk-desc li").all_inner_texts()
+    page.locator(".gk-more > summary").click()
+    items = page.locator(".gk-asks li").all_inner_texts()  # in the second layer, behind Settings
     assert len(items) == 4  # usability, analytics, media, marketing: one sentence each
     assert any("YouTube" in i and "Vimeo" in i for i in items)
     link = page.locator("#gk-desc a")

@@ -46,6 +46,7 @@ class Embed:
     width: str | int | None
     height: str | int | None
     services: tuple[str, ...]
+    share: bool = False
 
 
 EMBEDS = (
