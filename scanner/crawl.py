@@ -30,10 +30,10 @@ from .browser import BrowserNotFound, Chromium, context_options
 from .journal import Journal
 from .model import PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
 from .pool import PoolError, VisitPool
-from .recorder import SharedWorkerWatch
 from .rules import RuleContext, evaluate, third_parties
 from .scope import ENDPOINT_PREFIX, Scope, in_shard, normalize_url, origin_of, sitemap_urls
 from .visit import VisitConfig, add_site_headers
+from .workers import SharedWorkerWatch
 
 __all__ = ["Progress", "ScanError", "normalize_url", "scan", "scan_async"]
 

@@ -30,8 +30,13 @@ class Journal:
         return done
 
     def start(self, resume: bool) -> None:
-        if not resume:
+        if not resume or not self.path.exists():
             self.path.write_text("", "utf-8")
+            return
+        text = self.path.read_text("utf-8")
+        if text and not text.endswith("\n"):  # a line cut short: what follows starts a line of its own
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write("\n")
 
     def add(self, page: PageResult) -> None:
         with self.path.open("a", encoding="utf-8") as f:

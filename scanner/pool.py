@@ -13,8 +13,8 @@ from playwright.async_api import Error as PlaywrightError
 from .browser import context_options
 from .model import BannerRecord, VisitKind, VisitRecord
 from .observe import links
-from .recorder import SharedWorkerWatch
 from .visit import VisitConfig, add_site_headers, run_visit
+from .workers import SharedWorkerWatch
 
 __all__ = ["PoolError", "VisitPool"]
 

@@ -6,10 +6,12 @@ Sources, and why each:
   (the scanner's Chromium runs without site isolation, so one session sees them all), the cookies
   each response offered with Chromium's reasons when it refused one, and WebSockets (created, the
   handshake, every frame sent);
-- dedicated and service workers: attached from the page session (`Target.setAutoAttach`, not flat:
-  Playwright's CDP sessions cannot address flat child sessions), held at start until their Network
-  domain is on, so even a worker's first `fetch()` is seen. Shared workers are not children of a
-  page: `SharedWorkerWatch` finds them browser-wide and hands them to the visit of their context;
+- dedicated and service workers: Playwright's own request events for the context, which it records
+  from each worker's session before letting the worker start (a second DevTools session attached to
+  a worker cannot hold it: Playwright's resumes it, and a worker's first `fetch()` was missed one run
+  in three). What those events show beyond the page session's requests came from workers;
+- shared workers are not children of a page, and Playwright does not attach to them:
+  `scanner.workers.SharedWorkerWatch` attaches to each browser-wide and hands its messages here;
 - the hooks (scanner/data/hooks.js, installed in every frame before the page's scripts) report
   cookie, storage and IndexedDB writes and fingerprinting with the script that did each.
 """
@@ -24,27 +26,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import CDPSession
+from playwright.async_api import BrowserContext, CDPSession
+from playwright.async_api import Request as PlaywrightRequest
 
 from gatekeeper.cookies import parse_set_cookie
 
 from .devtools import (
-    AttachedToTarget,
     LoadingFailed,
     LoadingFinished,
     MessageFromTarget,
     RequestWillBeSent,
     ResponseExtraInfo,
     ResponseReceived,
-    TargetCreated,
     WebSocketCreated,
     WebSocketFrameSent,
 )
 from .model import ApiUse, CookieRecord, Phase, RequestRecord, SocketFrame, StorageWrite, Technique
 
-__all__ = ["Recorder", "SharedWorkerWatch", "cookie_from_line"]
-
-_WORKER_TYPES = {"worker": "worker", "service_worker": "service_worker", "shared_worker": "shared_worker"}
+__all__ = ["Recorder", "cookie_from_line", "send_to_target"]
 
 
 def _initiator(init: Mapping[str, Any] | None) -> str:
@@ -91,6 +90,19 @@ def cookie_from_line(
     )
 
 
+_MESSAGE_IDS = itertools.count(1)
+
+
+async def send_to_target(via: CDPSession, sid: str, methods: list[str]) -> None:
+    """Send each method to a target attached through `via` (not flat), in order."""
+    for method in methods:
+        message = json.dumps({"id": next(_MESSAGE_IDS), "method": method, "params": {}})
+        try:
+            await via.send("Target.sendMessageToTarget", {"sessionId": sid, "message": message})
+        except Exception:  # the worker or the page went away: nothing to record then
+            return
+
+
 class Recorder:
     """Collects one visit's events; `phase` is set by the visit as it goes."""
 
@@ -110,8 +122,8 @@ class Recorder:
         self.api_uses: list[ApiUse] = []
         self._early_extra: list[tuple[tuple[str, str], ResponseExtraInfo, Phase]] = []
         self._sessions: dict[str, str] = {}  # worker session id -> its source name
-        self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen_by_playwright: list[tuple[PlaywrightRequest, Phase, int]] = []
 
     def _ms(self) -> int:
         return int((time.monotonic() - self.t0) * 1000)
@@ -121,20 +133,16 @@ class Recorder:
 
     # -- wiring ----------------------------------------------------------------------------------
 
-    async def attach(self, cdp: CDPSession) -> None:
-        """Listen on the page's session, and attach to the workers it starts."""
+    async def attach(self, cdp: CDPSession, context: BrowserContext) -> None:
+        """Listen on the page's session, and on the context for what its workers send."""
+        context.on("request", self._from_playwright)
         tree = await cdp.send("Page.getFrameTree")
         self.main_frame_id = tree["frameTree"]["frame"]["id"]
         page = self._handlers("", "page")
         for method, handler in page.items():
             cdp.on(method, handler)
-        cdp.on("Target.attachedToTarget", lambda e: self._worker_attached(cdp, e))
         cdp.on("Target.receivedMessageFromTarget", self.on_worker_message)
         await cdp.send("Network.enable")
-        await cdp.send(
-            "Target.setAutoAttach",
-            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False},
-        )
 
     def _handlers(self, session: str, source: str) -> dict[str, Callable[[Any], None]]:
         return {
@@ -148,32 +156,11 @@ class Recorder:
             "Network.webSocketFrameSent": lambda e: self.on_frame_sent(e, session),
         }
 
-    def _worker_attached(self, parent: CDPSession, e: AttachedToTarget) -> None:
-        """A worker (held at its start) or another target: turn its Network domain on, then let
-        it run. Anything else is only let run."""
-        sid = e["sessionId"]
-        source = _WORKER_TYPES.get(e["targetInfo"]["type"])
-        methods = ["Runtime.runIfWaitingForDebugger"]
-        if source is not None:
-            self._sessions[sid] = source
-            methods.insert(0, "Network.enable")
-        task = asyncio.ensure_future(self._send_all(parent, sid, methods))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_all(self, via: CDPSession, sid: str, methods: list[str]) -> None:
-        for method in methods:
-            message = json.dumps({"id": next(self._ids), "method": method, "params": {}})
-            try:
-                await via.send("Target.sendMessageToTarget", {"sessionId": sid, "message": message})
-            except Exception:  # the worker or the page went away: nothing to record then
-                return
-
     def adopt(self, via: CDPSession, sid: str, source: str) -> None:
         """Record a worker attached elsewhere (a shared worker, by `SharedWorkerWatch`)."""
         self._sessions[sid] = source
         task = asyncio.ensure_future(
-            self._send_all(via, sid, ["Network.enable", "Runtime.runIfWaitingForDebugger"])
+            send_to_target(via, sid, ["Network.enable", "Runtime.runIfWaitingForDebugger"])
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -348,8 +335,36 @@ class Recorder:
             await asyncio.sleep(0.05)
         return False
 
+    def _from_playwright(self, request: PlaywrightRequest) -> None:
+        if request.url.startswith(("http:", "https:")):
+            self._seen_by_playwright.append((request, self.phase, self._ms()))
+            self._touch()
+
+    def _worker_requests(self) -> list[RequestRecord]:
+        """What Playwright saw beyond the page session's requests: the workers' (same URL and method
+        counted once per request the page session recorded)."""
+        page_counts: dict[tuple[str, str], int] = {}
+        for h in self._hops:
+            key = (h["url"], h["method"])
+            page_counts[key] = page_counts.get(key, 0) + 1
+        out = []
+        for request, phase, ms in self._seen_by_playwright:
+            key = (request.url, request.method)
+            if page_counts.get(key, 0) > 0:
+                page_counts[key] -= 1
+                continue
+            source = "service_worker" if request.service_worker is not None else "worker"
+            out.append(
+                RequestRecord(
+                    url=request.url, method=request.method, resource_type=request.resource_type.capitalize(),
+                    frame_url="", initiator=f"{source} script", phase=phase, failure=request.failure,
+                    ms=ms, source=source, post_data=(request.post_data or "")[:2000],
+                )
+            )  # fmt: skip
+        return out
+
     def requests(self) -> tuple[RequestRecord, ...]:
-        return tuple(
+        return tuple(self._worker_requests()) + tuple(
             RequestRecord(
                 url=h["url"], method=h["method"], resource_type=h["type"], frame_url=h["frame"],
                 initiator=h["initiator"], phase=h["phase"], status=h["status"], failure=h["failure"],
@@ -357,52 +372,3 @@ class Recorder:
             )
             for h in self._hops
         )  # fmt: skip
-
-
-class SharedWorkerWatch:
-    """Browser-wide: attaches to each shared worker as it starts and hands it to the recorder of
-    its browser context (`watch(context_id, recorder)` for the life of a visit)."""
-
-    def __init__(self, session: CDPSession) -> None:
-        self.session = session
-        self._recorders: dict[str, Recorder] = {}
-        self._owner: dict[str, Recorder] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        session.on("Target.targetCreated", self._created)
-        session.on("Target.receivedMessageFromTarget", self._message)
-
-    @classmethod
-    async def start(cls, session: CDPSession) -> SharedWorkerWatch:
-        watch = cls(session)
-        await session.send(
-            "Target.setDiscoverTargets", {"discover": True, "filter": [{"type": "shared_worker"}]}
-        )
-        return watch
-
-    def watch(self, context_id: str, recorder: Recorder) -> None:
-        self._recorders[context_id] = recorder
-
-    def forget(self, context_id: str) -> None:
-        self._recorders.pop(context_id, None)
-
-    def _created(self, e: TargetCreated) -> None:
-        info = e["targetInfo"]
-        recorder = self._recorders.get(info.get("browserContextId", ""))
-        if info["type"] != "shared_worker" or recorder is None:
-            return
-        task = asyncio.ensure_future(self._attach(info["targetId"], recorder))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _attach(self, target: str, recorder: Recorder) -> None:
-        try:
-            found = await self.session.send("Target.attachToTarget", {"targetId": target, "flatten": False})
-        except Exception:  # gone already
-            return
-        self._owner[found["sessionId"]] = recorder
-        recorder.adopt(self.session, found["sessionId"], "shared_worker")
-
-    def _message(self, e: MessageFromTarget) -> None:
-        recorder = self._owner.get(e["sessionId"])
-        if recorder is not None:
-            recorder.on_worker_message(e)

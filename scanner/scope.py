@@ -10,7 +10,15 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
-__all__ = ["ENDPOINT_PREFIX", "Scope", "in_shard", "normalize_url", "origin_of", "parse_shard", "sitemap_urls"]
+__all__ = [
+    "ENDPOINT_PREFIX",
+    "Scope",
+    "in_shard",
+    "normalize_url",
+    "origin_of",
+    "parse_shard",
+    "sitemap_urls",
+]
 
 ENDPOINT_PREFIX = "/_gatekeeper/"
 

@@ -28,18 +28,23 @@ SESSION_RECORDERS: tuple[SessionRecorder, ...] = (
     SessionRecorder("clarity", "Microsoft Clarity", _r("clarity.ms"), ("clarity",)),
     SessionRecorder("mouseflow", "Mouseflow", _r("mouseflow.com"), ("_mfq", "mouseflow")),
     SessionRecorder("smartlook", "Smartlook", _r("smartlook.com", "smartlook.cloud"), ("smartlook",)),
-    SessionRecorder("logrocket", "LogRocket", _r("logrocket.io", "lr-ingest.io", "lr-in.com"), ("LogRocket",)),
-    SessionRecorder("luckyorange", "Lucky Orange", _r("luckyorange.com", "luckyorange.net"), ("__lo_site_id",)),
+    SessionRecorder("logrocket", "LogRocket", _r("logrocket.io", "lr-ingest.io", "lr-in.com"),
+                    ("LogRocket",)),
+    SessionRecorder("luckyorange", "Lucky Orange", _r("luckyorange.com", "luckyorange.net"),
+                    ("__lo_site_id",)),
     SessionRecorder("inspectlet", "Inspectlet", _r("inspectlet.com"), ("__insp",)),
-    SessionRecorder("contentsquare", "Contentsquare", _r("contentsquare.net", "contentsquare.com"), ("_uxa", "CS_CONF")),
+    SessionRecorder("contentsquare", "Contentsquare", _r("contentsquare.net", "contentsquare.com"),
+                    ("_uxa", "CS_CONF")),
     SessionRecorder("quantummetric", "Quantum Metric", _r("quantummetric.com"), ("QuantumMetricAPI",)),
     SessionRecorder("yandex-webvisor", "Yandex Metrica Webvisor", _r("mc.yandex.ru", "mc.yandex.com"), ()),
     SessionRecorder("posthog-replay", "PostHog session replay", _r("posthog.com"), ("posthog",)),
 )  # fmt: skip
 
-# Names too generic to count alone ("hj", "clarity"): they must be functions, as the snippets define.
+# Names too generic to count alone ("hj", "clarity"): they must be functions or objects, as the snippets
+# define them, not a stray string.
 GLOBALS_SCRIPT = """(names) => names.filter(n => { try { const v = window[n];
-  return v !== undefined && v !== null && (typeof v === 'function' || typeof v === 'object'); } catch (e) { return false; } })"""
+  return v !== undefined && v !== null && (typeof v === 'function' || typeof v === 'object'); }
+  catch (e) { return false; } })"""
 
 
 def recorder_for_url(url: str) -> SessionRecorder | None:

@@ -25,7 +25,8 @@ from .browser import context_options
 from .interact import TYPED, interact
 from .model import BannerRecord, FormRecord, FrameRecord, JarCookie, Phase, VisitKind, VisitRecord
 from .observe import Snapshots, banner_content, forms, jar, links, recorder_globals, safe
-from .recorder import Recorder, SharedWorkerWatch
+from .recorder import Recorder
+from .workers import SharedWorkerWatch
 
 __all__ = ["Idle", "VisitConfig", "add_site_headers", "run_visit"]
 
@@ -99,7 +100,7 @@ class _Visit:
         await self.context.add_init_script(_HOOKS + (_GPC if self.kind is VisitKind.GPC else ""))
         self.page = page = await self.context.new_page()
         cdp = await self.context.new_cdp_session(page)
-        await self.rec.attach(cdp)
+        await self.rec.attach(cdp, self.context)
         if self.shared is not None:
             info = await cdp.send("Target.getTargetInfo")
             self._context_id = info["targetInfo"].get("browserContextId", "")

@@ -300,7 +300,10 @@ def test_page_errors():
 
 
 def test_a_timed_out_visit_is_still_judged():
-    slow = replace(visit(VisitKind.FIRST_VIEW, requests=(req("https://www.googletagmanager.com/gtm.js"),)), timed_out=True)
+    slow = replace(
+        visit(VisitKind.FIRST_VIEW, requests=(req("https://www.googletagmanager.com/gtm.js"),)),
+        timed_out=True,
+    )
     assert found(page(first_view=slow)) == {
         ("page-timeout", PAGE, "first-view"),
         ("request-before-consent", "https://www.googletagmanager.com/gtm.js", "first-view"),

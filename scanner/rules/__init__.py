@@ -93,8 +93,9 @@ def verify_order(checks: Iterable[Check | SiteCheck]) -> None:
         made |= check.makes
 
 
-verify_order((*PAGE_CHECKS, *SITE_CHECKS))
-assert {r for c in (*PAGE_CHECKS, *SITE_CHECKS) for r in c.makes} == set(RuleId), "every rule has a check"
+_ALL: tuple[Check | SiteCheck, ...] = (*PAGE_CHECKS, *SITE_CHECKS)
+verify_order(_ALL)
+assert {r for c in _ALL for r in c.makes} == set(RuleId), "every rule has a check"
 assert {r for c in SITE_CHECKS for r in c.makes} == SITE_RULES
 
 

@@ -18,7 +18,7 @@ SITE_RULES = frozenset({R.NO_BANNER})  # judged across pages: recomputed when sh
 _PURPOSES = re.compile(
     r"analytic|statistic|measur|advertis|marketing|personali[sz]|social (media|network)|embedded|"
     r"videos?\b|maps?\b|web fonts?|functional|preferences|"
-    r"分析|統計|計測|広告|マーケティング|パーソナライ|ソーシャル|動画|地図|機能|"
+    r"分析|解析|統計|計測|広告|マーケティング|パーソナライ|ソーシャル|動画|地図|機能|"
     r"statistik|werbung|analyse|publicit|statistique|mesure d'audience",
     re.I,
 )

@@ -17,7 +17,7 @@ class Rule:
     help: str  # what it means and how to fix it
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W = Severity.ERROR, Severity.WARNING
 R = RuleId
 RULES: dict[RuleId, Rule] = {
     r.id: r

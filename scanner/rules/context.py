@@ -76,8 +76,9 @@ class RuleContext:
         host = host_of(r.url)
         if not self.third_party(host) or not left_the_browser(r):
             return False
-        service = self.known_service(r.url)
-        return service is None or service.category is not Category.NECESSARY
+        # only a declared service may load without consent: an undeclared CDN is undisclosed
+        declared = self.services(r.url)
+        return not (declared and declared[0].category.always_on)
 
     def cookie_first_party(self, c: CookieRecord | JarCookie) -> bool:
         return not self.third_party(normalize_host(c.domain.lstrip(".")))

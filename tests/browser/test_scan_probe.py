@@ -52,13 +52,16 @@ def bare(probe: tuple[Chromium, WebSocketServer, StubServer]) -> tuple[str, Scan
 
 @pytest.fixture(scope="module")
 def guarded(probe: tuple[Chromium, WebSocketServer, StubServer]) -> tuple[str, ScanResult]:
-    site = Gatekeeper(app, secret_keys=["probe-secret-0123456789abcdef"], services=SERVICES)
+    site = Gatekeeper(
+        app, secret_keys=["probe-secret-0123456789abcdef"], services=SERVICES, privacy_policy_url="/privacy"
+    )
     return _scan(probe, site)
 
 
 def _by_page(base: str, result: ScanResult) -> dict[str, set[tuple[str, str, str]]]:
     return {
-        p.url[len(base) :]: {(f.rule.value, f.severity.value, f.subject) for f in p.findings} for p in result.pages
+        p.url[len(base) :]: {(f.rule.value, f.severity.value, f.subject) for f in p.findings}
+        for p in result.pages
     }
 
 
@@ -92,7 +95,9 @@ def test_every_probe_page_is_reported_with_an_error_naming_the_party_or_techniqu
         for rule, subject in wanted:
             hits = [f for f in got[path] if f[0] == rule.value and f[2].startswith(subject)]
             assert hits and all(sev == "error" for _, sev, _ in hits), (path, rule, sorted(got[path]))
-    assert {(r, s) for r, s, _ in got["/http-form"]} == {("form-over-http", "warning")}  # a warning, by design
+    assert {(r, s) for r, s, _ in got["/http-form"]} == {
+        ("form-over-http", "warning")
+    }  # a warning, by design
     assert got["/"] == set()
     assert result.at_or_above(Severity.ERROR)  # the CLI's exit code 1
 
@@ -124,9 +129,13 @@ def test_what_the_probe_pages_recorded(bare, probe):
     socket = first["/websocket"]
     assert any('"visitor":"v-1234"' in f.payload for f in socket.socket_frames)
     assert any("v-1234" in m for m in ws.messages)  # the socket really opened and the frame left
-    sources = {r.source for p in ("/dedicated-worker", "/shared-worker", "/service-worker") for r in first[p].requests}
+    sources = {
+        r.source
+        for p in ("/dedicated-worker", "/shared-worker", "/service-worker")
+        for r in first[p].requests
+    }
     assert {"worker", "shared_worker", "service_worker"} <= sources
-    late = [r for r in first["/late-beacon"].requests if "/late" in r.url]
+    late = [r for r in first["/late-beacon"].requests if "pixel.probe-metrics.example/late" in r.url]
     assert late and late[0].ms >= 2500
     assert "moved the pointer" in first["/on-interaction"].interaction
     keys = first["/keylogger"]
@@ -146,9 +155,7 @@ def test_behind_gatekeeper_only_what_it_cannot_stop_remains(guarded):
     is plain HTTP, and the slow page's timeout."""
     base, result = guarded
     assert result.gatekeeper
-    remaining = {
-        (p, rule, sev) for p, found in _by_page(base, result).items() for rule, sev, _ in found
-    }
+    remaining = {(p, rule, sev) for p, found in _by_page(base, result).items() for rule, sev, _ in found}
     assert remaining == {
         ("/canvas", "fingerprinting", "error"),
         ("/http-form", "form-over-http", "warning"),
@@ -157,7 +164,7 @@ def test_behind_gatekeeper_only_what_it_cannot_stop_remains(guarded):
 
 
 def test_slow_page_fails_the_scan_with_its_timeout_noted(probe, capsys):
-    chromium, ws, stub = probe
+    _, _, stub = probe
     stub.reset()
     install(stub)
     with serve_app(app) as base:
