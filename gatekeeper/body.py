@@ -15,10 +15,12 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from .logs import log_once
 from .registry import Registry
 from .rewrite import Blocked, PageContext, inert_refreshes, plan
+from .suggest import hint
 
 try:
     import brotli as _brotli  # type: ignore[import-untyped]
@@ -235,6 +237,29 @@ def _splice(raw: bytes, bom: int, text: str, codec: str, inserts: tuple[tuple[in
     return b"".join(parts)
 
 
+def _log_undeclared(blocked: tuple[Blocked, ...]) -> None:
+    """Once per host: an undeclared third party was made inert, and the lines that would declare it."""
+    for b in blocked:
+        if b.services or "//" not in b.url:
+            continue
+        try:
+            parts = urlsplit(b.url)
+            host = parts.hostname or ""
+        except ValueError:
+            continue
+        if host:
+            log_once(
+                log,
+                ("gatekeeper.body", "undeclared-strict", host),
+                logging.WARNING,
+                "undeclared third party %s made inert (%s %s); %s",
+                host,
+                b.kind,
+                b.url[:200],
+                hint(host, parts.path),
+            )
+
+
 def _process(
     body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
 ) -> ProcessedBody:
@@ -261,6 +286,7 @@ def _process(
             r.url,
             r.kind,
         )
+    _log_undeclared(p.blocked)
     if not p.inserts:
         return ProcessedBody(body, False, None, p.blocked, p.reported)
     out = _splice(raw, bom, text, codec, p.inserts)

@@ -136,3 +136,18 @@ def browser_context(
 @pytest.fixture
 def page(browser_context: Callable[..., Any]) -> Any:
     return browser_context().new_page()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL 15 on 127.0.0.1 for the session (consent records); `new_database()` gives each
+    test its own. Skipped only when Debian's binaries are absent (CI installs them)."""
+    from support import postgres as pg
+
+    if not pg.available():
+        pytest.skip(f"PostgreSQL is not installed ({pg.BIN}/initdb missing): apt-get install postgresql")
+    server = pg.PostgresServer()
+    server.init()
+    server.start()
+    yield server
+    server.close()

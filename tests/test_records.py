@@ -5,16 +5,15 @@ finds their record; restarts and a migration from the older schema keep what was
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
-from urllib.parse import urlsplit
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from asgi import run
 from support import postgres as pg
 from support.records_app import SERVICES, make
 
@@ -45,17 +44,6 @@ PROBE_STRINGS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[pg.PostgresServer]:
-    if not pg.available():
-        pytest.skip(f"PostgreSQL is not installed ({pg.BIN}/initdb missing): apt-get install postgresql")
-    server = pg.PostgresServer()
-    server.init()
-    server.start()
-    yield server
-    server.close()
-
-
 def new_url(backend: str, tmp: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp}/consent.db"
@@ -72,7 +60,7 @@ def records_in(url: str) -> list[Record]:
         finally:
             await store.close()
 
-    return asyncio.run(read())
+    return run(read())
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -100,48 +88,54 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
         finally:
             await conn.close()
 
-    return asyncio.run(read())
+    return run(read())
 
 
+ALL_CATS = {"usability", "analytics", "social", "media"}
+ALL_SVCS = {"youtube", "google-analytics", "x"}
+Case = tuple[str, dict[str, Any] | None, dict[str, Any], bool, dict[str, str], dict[str, Any]]
 # (name, previous choice or None, body, as JSON, extra headers, expected record fields and grants)
-CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any], bool, dict[str, str], dict[str, Any]]] = [
+CASES: list[Case] = [
     ("banner-accept", None, {"choice": "all", "next": "/p/accept?q=secret"}, False, {},
-     {"choice": "all", "control": "banner", "path": "/p/accept", "withdrawal": False,
-      "cats": {"usability", "analytics", "social", "media"}, "svcs": {"youtube", "google-analytics", "x"}}),
+     {"choice": "all", "control": "banner", "cats": ALL_CATS, "svcs": ALL_SVCS}),
     ("banner-reject", None, {"choice": "none", "next": "/p/reject"}, False, {},
-     {"choice": "none", "control": "banner", "withdrawal": False, "cats": set(), "svcs": set()}),
-    ("settings", None, {"choice": "custom", "category": ["analytics"], "service": ["youtube"],
-                        "next": "/p/settings"}, False, {},
-     {"choice": "custom", "control": "settings", "cats": {"analytics"}, "svcs": {"google-analytics", "youtube"}}),
-    ("once", None, {"choice": "once", "service": ["youtube"], "embed": "0", "next": "/p/once#gk-ph-0"}, False, {},
+     {"choice": "none", "control": "banner", "cats": set(), "svcs": set()}),
+    ("settings", None,
+     {"choice": "custom", "category": ["analytics"], "service": ["youtube"], "next": "/p/settings"},
+     False, {},
+     {"choice": "custom", "control": "settings", "cats": {"analytics"},
+      "svcs": {"google-analytics", "youtube"}}),
+    ("once", None,
+     {"choice": "once", "service": ["youtube"], "embed": "0", "next": "/p/once#gk-ph-0"}, False, {},
      {"choice": "once", "control": "placeholder-once", "cats": set(), "svcs": {"youtube"}}),
     ("always", None, {"choice": "allow", "service": ["x"], "next": "/p/always"}, False, {},
      {"choice": "allow", "control": "placeholder-always", "cats": set(), "svcs": {"x"}}),
-    ("disclosure", None, {"choice": "custom", "category": ["social"],
-                          "next": "/_gatekeeper/disclosure?lang=ja"}, False, {},
-     {"choice": "custom", "control": "disclosure", "path": "/_gatekeeper/disclosure", "cats": {"social"},
-      "svcs": {"x"}}),
+    ("disclosure", None,
+     {"choice": "custom", "category": ["social"], "next": "/_gatekeeper/disclosure?lang=ja"}, False, {},
+     {"choice": "custom", "control": "disclosure", "cats": {"social"}, "svcs": {"x"}}),
     ("json-accept", None, {"choice": "all", "next": "/p/json-accept"}, True, {},
-     {"choice": "all", "control": "banner", "javascript": True,
-      "cats": {"usability", "analytics", "social", "media"}, "svcs": {"youtube", "google-analytics", "x"}}),
-    ("json-settings", None, {"choice": "custom", "services": ["x", "youtube"], "next": "/p/json-settings"}, True,
-     {}, {"choice": "custom", "control": "settings", "javascript": True, "cats": set(), "svcs": {"x", "youtube"}}),
-    ("json-always", None, {"choice": "allow", "services": ["google-analytics"], "next": "/p/json-always"}, True,
-     {}, {"choice": "allow", "control": "placeholder-always", "javascript": True, "cats": set(),
-          "svcs": {"google-analytics"}}),
+     {"choice": "all", "control": "banner", "javascript": True, "cats": ALL_CATS, "svcs": ALL_SVCS}),
+    ("json-settings", None,
+     {"choice": "custom", "services": ["x", "youtube"], "next": "/p/json-settings"}, True, {},
+     {"choice": "custom", "control": "settings", "javascript": True, "cats": set(),
+      "svcs": {"x", "youtube"}}),
+    ("json-always", None,
+     {"choice": "allow", "services": ["google-analytics"], "next": "/p/json-always"}, True, {},
+     {"choice": "allow", "control": "placeholder-always", "javascript": True, "cats": set(),
+      "svcs": {"google-analytics"}}),
     ("withdraw-form", {"choice": "all"}, {"choice": "none", "next": "/p/withdraw-form"}, False, {},
      {"choice": "none", "control": "banner", "withdrawal": True, "cats": set(), "svcs": set()}),
     ("withdraw-json", {"choice": "custom", "category": ["media", "analytics"]},
      {"choice": "custom", "categories": ["analytics"], "next": "/p/withdraw-json"}, True, {},
-     {"choice": "custom", "control": "settings", "withdrawal": True, "javascript": True, "cats": {"analytics"},
-      "svcs": {"google-analytics"}}),
+     {"choice": "custom", "control": "settings", "withdrawal": True, "javascript": True,
+      "cats": {"analytics"}, "svcs": {"google-analytics"}}),
     ("add-no-withdrawal", {"choice": "custom", "category": ["analytics"]},
      {"choice": "allow", "service": ["youtube"], "next": "/p/add"}, False, {},
      {"choice": "allow", "control": "placeholder-always", "withdrawal": False, "cats": {"analytics"},
       "svcs": {"google-analytics", "youtube"}}),
-    ("gpc-ja", None, {"choice": "all", "next": "/p/gpc"}, False, {"sec-gpc": "1", "accept-language": "ja,en;q=0.5"},
-     {"choice": "all", "control": "banner", "gpc": True, "lang": "ja",
-      "cats": {"usability", "analytics", "social", "media"}, "svcs": {"youtube", "google-analytics", "x"}}),
+    ("gpc-ja", None, {"choice": "all", "next": "/p/gpc"}, False,
+     {"sec-gpc": "1", "accept-language": "ja,en;q=0.5"},
+     {"choice": "all", "control": "banner", "gpc": True, "lang": "ja", "cats": ALL_CATS, "svcs": ALL_SVCS}),
 ]  # fmt: skip
 
 
@@ -153,7 +147,9 @@ def token_of(response: httpx.Response, once: bool) -> str:
     raise AssertionError(f"no {name} cookie in {response.headers}")
 
 
-def post(client: httpx.Client, body: dict[str, Any], as_json: bool, headers: dict[str, str]) -> httpx.Response:
+def post(
+    client: httpx.Client, body: dict[str, Any], as_json: bool, headers: dict[str, str]
+) -> httpx.Response:
     if as_json:
         return client.post("/_gatekeeper/consent", json=body, headers=headers)
     return client.post("/_gatekeeper/consent", data=body, headers={**FORM, **headers})
@@ -193,7 +189,8 @@ def test_every_decision_leaves_exactly_one_record_with_its_grants(decisions):
         expect = result["expect"]
         # the same choice in the same second gives the same cookie, so the same receipt: the page tells
         # these records apart here (each case has its own)
-        mine = [r for r in stored if r.receipt == result["receipt"] and r.path == urlsplit(result["next"]).path]
+        path = urlsplit(result["next"]).path
+        mine = [r for r in stored if r.receipt == result["receipt"] and r.path == path]
         assert len(mine) == 1, (result["name"], mine)
         (record,) = mine
         assert record.choice == expect["choice"], result["name"]
@@ -215,7 +212,7 @@ def test_every_decision_leaves_exactly_one_record_with_its_grants(decisions):
 
 
 def test_the_paths_are_the_pages_without_query(decisions):
-    url, results, _ = decisions
+    url, _results, _ = decisions
     paths = {r.path for r in records_in(url)}
     assert "/p/accept" in paths and "/_gatekeeper/disclosure" in paths and "/p/once" in paths
     assert not any("?" in p or "#" in p for p in paths)
@@ -234,7 +231,7 @@ def test_no_stored_value_comes_from_other_request_headers(decisions):
         signature = result["token"].rsplit(".", 1)[1]
         assert not any(signature in v for v in values)
     # the control shows the scan would catch a stored header value
-    assert any("ja" == v for v in values)  # Accept-Language, resolved: listed, and found by the same scan
+    assert any(v == "ja" for v in values)  # Accept-Language, resolved: listed, and found by the same scan
 
 
 def test_the_texts_shown_are_stored_once_per_digest(decisions):
@@ -281,7 +278,7 @@ def test_the_receipt_from_a_visitors_cookie_finds_their_record(backend, tmp_path
         finally:
             await store.close()
 
-    (record,) = asyncio.run(find())
+    (record,) = run(find())
     assert record.path == "/article" and record.categories["media"] is True
     assert record.at == receipt["at"] and record.texts == receipt["texts"]
 
@@ -296,8 +293,14 @@ V1_RECORD = (
 
 def _old_schema(backend: str, url: str) -> None:
     """A store as version 1 of the schema left it, with one record in it."""
-    insert_text = "INSERT INTO gk_texts (digest, lang, policy_version, body) VALUES ('oldtexts', 'en', 'oldpolicy', '{}')"
-    columns = "receipt, at, policy_version, choice, control, javascript, gpc, lang, path, categories, services, texts"
+    insert_text = (
+        "INSERT INTO gk_texts (digest, lang, policy_version, body) "
+        "VALUES ('oldtexts', 'en', 'oldpolicy', '{}')"
+    )
+    columns = (
+        "receipt, at, policy_version, choice, control, javascript, gpc, lang, path, categories, services, "
+    )
+    columns += "texts"
     if backend == "sqlite":
         path = Path(url.removeprefix("sqlite:///"))
         migrate_to(path, 1)
@@ -314,11 +317,12 @@ def _old_schema(backend: str, url: str) -> None:
         conn = await asyncpg.connect(url)
         await conn.execute(insert_text)
         await conn.execute(
-            f"INSERT INTO gk_records ({columns}) VALUES ({', '.join(f'${i}' for i in range(1, 13))})", *V1_RECORD
+            f"INSERT INTO gk_records ({columns}) VALUES ({', '.join(f'${i}' for i in range(1, 13))})",
+            *V1_RECORD,
         )
         await conn.close()
 
-    asyncio.run(make_old())
+    run(make_old())
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -326,9 +330,11 @@ def test_restart_and_migration_from_the_older_schema(backend, tmp_path, request)
     url = new_url(backend, tmp_path, request)
     _old_schema(backend, url)
     assert "withdrawal" not in str(dump(url).get("gk_lost", "no lost table"))  # really the old schema
-    for run in range(2):  # the first start migrates, the second finds nothing to do
+    for start in range(2):  # the first start migrates, the second finds nothing to do
         with serve_app(make(url), lifespan="on") as base:
-            answer = httpx.post(base + "/_gatekeeper/consent", data={"choice": "none", "next": f"/run{run}"})
+            answer = httpx.post(
+                base + "/_gatekeeper/consent", data={"choice": "none", "next": f"/run{start}"}
+            )
             assert answer.status_code == 303
 
     async def version() -> int:
@@ -338,7 +344,7 @@ def test_restart_and_migration_from_the_older_schema(backend, tmp_path, request)
         finally:
             await store.close()
 
-    assert asyncio.run(version()) == SCHEMA_VERSION == 2
+    assert run(version()) == SCHEMA_VERSION == 2
     stored = records_in(url)
     assert [r.path for r in stored] == ["/old", "/run0", "/run1"]
     old = stored[0]

@@ -77,6 +77,11 @@ class Recorder:
         if self._wake is not None:
             self._wake.set()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being written (or purged) now."""
+        return not self._queue and self._idle is not None and self._idle.is_set()
+
     def stats(self) -> RecorderStats:
         return RecorderStats(len(self._queue), self.written, self.lost, sum(self._lost_days.values()))
 

@@ -104,7 +104,7 @@ def open_store(url: str) -> Store:
     """The store a URL names (not yet connected); a URL we cannot use is a ConfigError now."""
     if not isinstance(url, str):
         raise ConfigError(f"records={url!r}: a URL such as 'sqlite:///consent.db' or 'postgresql://...'")
-    scheme = url.split(":", 1)[0].lower()
+    scheme = url.split(":", 1)[0].lower() if "://" in url else ""
     if scheme == "sqlite":
         path = sqlite_path(url)
         from .sqlite import SQLiteStore

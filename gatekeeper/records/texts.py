@@ -46,7 +46,7 @@ class _Reader(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.out.append(data)
+            self.out.append(re.sub(r"\s+", " ", data))  # a line break in HTML text is a space
 
 
 def visible_text(html: str) -> str:
@@ -54,7 +54,7 @@ def visible_text(html: str) -> str:
     reader = _Reader()
     reader.feed(html)
     reader.close()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(reader.out).split("\n"))
+    lines = (re.sub(" +", " ", line).strip() for line in "".join(reader.out).split("\n"))
     return "\n".join(line for line in lines if line)
 
 

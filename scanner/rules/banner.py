@@ -61,6 +61,19 @@ def _fainter(accept: ButtonLook, reject: ButtonLook) -> str:
     return "; ".join(reasons)
 
 
+def _wordings(text: object) -> list[str]:
+    """A registry text in every language it has (a plain string is its own only wording)."""
+    own = getattr(text, "own", ())
+    return [str(text), *(t for _, t in own)]
+
+
+def _mentions(text: str, name: str) -> bool:
+    """`name` in `text`: a short one ("X") as a word, a longer one anywhere (Japanese has no spaces)."""
+    if len(name) < 4:
+        return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I) is not None
+    return name.lower() in text.lower()
+
+
 def _names(page: PageResult, ctx: RuleContext) -> set[str]:
     """The third parties this page reaches in any visit, by the names a banner would use."""
     names: set[str] = set()
@@ -71,9 +84,10 @@ def _names(page: PageResult, ctx: RuleContext) -> set[str]:
                 continue
             service = ctx.known_service(r.url)
             if service is not None:
-                names |= {p.strip() for p in re.split(r"[/(),]", service.name) if p.strip()}
-                vendor = _LEGAL.sub("", service.vendor).strip(" ,.")
-                names |= {vendor, vendor.split()[0]} if vendor else set()
+                for name in _wordings(service.name):
+                    names |= {p.strip() for p in re.split(r"[/(),（）、]", name) if p.strip()}
+                for vendor in (_LEGAL.sub("", v).strip(" ,.") for v in _wordings(service.vendor)):
+                    names |= {vendor, vendor.split()[0]} if vendor else set()
             names.add(host.split(".")[-2] if host.count(".") >= 1 else host)
     return {n for n in names if n}
 
@@ -116,7 +130,7 @@ def _content_rules(page: PageResult, ctx: RuleContext, out: Findings, c: BannerC
             [("links", links)],
         )
     names = _names(page, ctx)
-    if names and not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", c.text, re.I) for n in names):
+    if names and not any(_mentions(c.text, n) for n in names):
         out.add(
             R.BANNER_NO_THIRD_PARTIES,
             fv,

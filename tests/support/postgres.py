@@ -6,6 +6,8 @@ started again, and paused (SIGSTOP: a database that hangs) to show what the site
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import os
 import shutil
 import signal
@@ -80,7 +82,8 @@ class PostgresServer:
             finally:
                 await conn.close()
 
-        asyncio.run(create())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright may hold this thread's loop
+            pool.submit(asyncio.run, create()).result()
         return self.url(name)
 
     def _pids(self) -> list[int]:
@@ -106,10 +109,8 @@ class PostgresServer:
             os.kill(pid, signal.SIGCONT)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self.resume()
-        except (OSError, ValueError):
-            pass
         self.stop("immediate")
         shutil.rmtree(self.base, ignore_errors=True)
 

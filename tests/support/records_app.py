@@ -40,7 +40,11 @@ async def site(scope: Any, receive: Any, send: Any) -> None:
 
 def make(records: str | None = None, **options: Any) -> Gatekeeper:
     return Gatekeeper(
-        site, secret_keys=KEY, services=SERVICES, records=records or os.environ["GK_RECORDS"], **options
+        site,
+        secret_keys=KEY,
+        services=SERVICES,
+        records=records if records is not None else os.environ["GK_RECORDS"],
+        **options,
     )
 
 
