@@ -34,6 +34,15 @@ def _how(r: RequestRecord) -> str:
     return f"{by or 'the page '}contacted ".capitalize()
 
 
+def _request(
+    out: Findings, rule: RuleId, visit: VisitKind, r: RequestRecord, ctx: RuleContext, when: str
+) -> None:
+    service = ctx.known_service(r.url)
+    what = f" ({service.name})" if service else ""
+    message = f"{_how(r)}{host_of(r.url)}{what} {when}"
+    out.add(rule, visit, url_key(r.url), message, request_evidence(r, service), service)
+
+
 def consent_rules(page: PageResult, ctx: RuleContext, out: Findings) -> None:
     fv, rj, gp = (page.visit(k) for k in (VisitKind.FIRST_VIEW, VisitKind.REJECT, VisitKind.GPC))
     before_urls: set[str] = set()
@@ -41,18 +50,8 @@ def consent_rules(page: PageResult, ctx: RuleContext, out: Findings) -> None:
     if fv is not None and judgeable(fv):
         for r in fv.requests:
             if ctx.request_needs_consent(r):
-                key = url_key(r.url)
-                before_urls.add(key)
-                service = ctx.known_service(r.url)
-                what = f" ({service.name})" if service else ""
-                out.add(
-                    R.REQUEST_BEFORE_CONSENT,
-                    fv.kind,
-                    key,
-                    f"{_how(r)}{host_of(r.url)}{what} before the visitor chose",
-                    request_evidence(r, service),
-                    service,
-                )
+                before_urls.add(url_key(r.url))
+                _request(out, R.REQUEST_BEFORE_CONSENT, fv.kind, r, ctx, "before the visitor chose")
         for c in fv.cookies:
             if is_set(c) and ctx.cookie_needs_consent(c):
                 key = cookie_key(c)
@@ -87,19 +86,9 @@ def consent_rules(page: PageResult, ctx: RuleContext, out: Findings) -> None:
         for r in rj.requests:
             if r.phase is not Phase.AFTER or not ctx.request_needs_consent(r):
                 continue
-            key = url_key(r.url)
-            if key in before_urls:
+            if url_key(r.url) in before_urls:
                 continue  # reported as loaded before consent already
-            service = ctx.known_service(r.url)
-            what = f" ({service.name})" if service else ""
-            out.add(
-                R.REQUEST_AFTER_REJECT,
-                rj.kind,
-                key,
-                f"{_how(r)}{host_of(r.url)}{what} after the visitor rejected everything",
-                request_evidence(r, service),
-                service,
-            )
+            _request(out, R.REQUEST_AFTER_REJECT, rj.kind, r, ctx, "after the visitor rejected everything")
         for c in rj.cookies:
             if c.phase is not Phase.AFTER or not is_set(c) or not ctx.cookie_needs_consent(c):
                 continue
