@@ -28,6 +28,7 @@ from .cookies import Verdict, gate_cookies
 from .csp import build_csp, host_of
 from .endpoints import Endpoints
 from .header_gate import gate_header, leaves_for
+from .i18n import Catalogues
 from .logs import log_once
 from .pages import Pages
 from .records import RETENTION_DAYS, ConsentRecords
@@ -81,7 +82,14 @@ class Gatekeeper:
         privacy_policy_url: str | None = None,
         records: str | None = None,
         records_days: float = RETENTION_DAYS,
+        languages: Sequence[str] | None = None,
+        default_language: str | None = None,
+        locale_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`languages`: the visitor's languages the site offers, BCP 47 tags (default: en, ja, zh-Hans,
+        zh-Hant, ko and any in `locale_dir`); `default_language`: for a visitor neither the page's
+        `<html lang>` nor Accept-Language places (default: the first); `locale_dir`: a folder of
+        the site's own catalogues, `<lang>/LC_MESSAGES/gatekeeper.po`, adding languages or rewording ours."""
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
             if mode not in ("strict", "report"):
@@ -111,6 +119,7 @@ class Gatekeeper:
             site_name=site_name,
             operator_name=operator_name,
             privacy_policy_url=privacy_policy_url,
+            catalogues=Catalogues.load(languages, default_language, locale_dir),
         )
         self.records = None
         if records is not None:  # consent records: one per decision, kept without personal data

@@ -6,6 +6,8 @@ would prove nothing."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,3 +267,48 @@ def test_webrtc_is_beyond_any_csp_in_this_chromium(serve, browser_context):
     tab.goto(serve(raw_app(routes)) + "/", wait_until="load")
     assert tab.evaluate("window.done") > 0  # candidates gathered despite the directive
     assert any("Unrecognized Content-Security-Policy directive 'webrtc'" in m for m in messages)
+
+
+def _app_csp_page(policy: bytes, own_script: str) -> Answer:
+    body = (
+        "<!doctype html><html><head><title>csp</title></head><body><p>strict app</p>"
+        f"{own_script}<script>window.unsanctioned = 1;</script></body></html>"
+    )
+    return Answer([(CT, b"text/html"), (b"content-security-policy", policy)], body.encode())
+
+
+_LISTEN = (
+    "window.seen = []; document.addEventListener('securitypolicyviolation', e => seen.push(e.blockedURI));"
+)
+_HASH = base64.b64encode(hashlib.sha256(_LISTEN.encode()).digest()).decode()
+APP_CSP = {
+    "/nonce": _app_csp_page(
+        b"script-src 'nonce-abc' 'strict-dynamic'; report-uri https://tracker.example/csp-nonce",
+        f"<script nonce=abc>{_LISTEN}</script>",
+    ),
+    "/hash": _app_csp_page(
+        f"script-src 'self' 'sha256-{_HASH}'; report-uri https://tracker.example/csp-hash".encode(),
+        f"<script>{_LISTEN}</script>",
+    ),
+}
+
+
+@pytest.mark.parametrize("path", ["/nonce", "/hash"])
+def test_the_apps_strict_csp_runs_our_loader_and_reports_to_no_third_party(
+    serve, stub, browser_context, path
+):
+    bare, guarded = _serve_both(serve, APP_CSP)
+    tab = browser_context().new_page()
+    tab.goto(bare + path, wait_until="load")
+    stub.wait_for(TRACKER, "/csp-")  # the control: the app's own violation is reported to the tracker
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + path, wait_until="load")
+    tab.wait_for_function("window.__gk === 1")  # the loader ran under the app's policy
+    assert tab.locator("[data-gk-banner]").count() == 1
+    assert tab.evaluate("window.unsanctioned") is None  # the app's policy is enforced as before
+    # the only violation is the app's own unsanctioned script: none of ours
+    assert tab.evaluate("window.seen") == ["inline"]
+    tab.wait_for_timeout(500)
+    assert _tracker_hits(stub) == []
