@@ -357,6 +357,9 @@ _SHARE_WIDGETS: Final = {
     "data-pin-do=button": "https://assets.pinterest.com/js/pinit.js",
 }
 _SHARE_URL_ATTRS: Final = ("data-url", "data-href")
+# LinkedIn's share button is a <script type="IN/Share"> its in.js draws
+_IN_SHARE: Final = re.compile(r"type[\t\n\f\r ]*+=[\t\n\f\r ]*+[\"']?in/share", re.IGNORECASE)
+_IN_SHARE_JS: Final = "https://platform.linkedin.com/in.js"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1819,6 +1822,8 @@ class _Pass:
 
     def _script_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
         html = self.html
+        if _IN_SHARE.search(html, start, end) is not None:
+            return self._in_share_outcome(m, start)
         external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
         sig = self.prep.signature_re
         signed = sig is not None and sig.search(html, end, content_end) is not None
@@ -1845,6 +1850,26 @@ class _Pass:
         if not renamed and not need.services and not need.undeclared:
             return _NO_OUTCOME
         return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, renamed, text_plain=True))
+
+    def _in_share_outcome(self, m: re.Match[str], start: int) -> _Outcome:
+        """LinkedIn's share button: a share link before it, like the other script-drawn share buttons
+        (the script itself fetches nothing; `type` keeps it inert until its service is granted)."""
+        attrs = self._attrs_of(m)
+        if "data-gk" in attrs.first:
+            return _COUNT_OUTCOME  # made inert by an earlier pass: keeps its number
+        if _lower((attrs.get("type") or "").strip(" \t\n\r\f")) != "in/share":
+            return _NO_OUTCOME
+        button = _Need()
+        self._check(button, _IN_SHARE_JS, "script", True)
+        service = next(iter(button.services), None)
+        if service is None or not service.share_url:
+            return _NO_OUTCOME
+        target = attrs.get("data-url")
+        need = _Need()
+        need.add((service,), _IN_SHARE_JS, "script")
+        inert = self._inert(m, "script", attrs, start, need, [], text_plain=True)
+        page = _absolute(target, self.base.url) if target else self.base.url
+        return _Outcome(_INERT, inert, ("script", page, None, None, (service,), True))
 
     def _signatures(self, need: _Need, code: str) -> None:
         assert self.prep.signature_re is not None
