@@ -27,7 +27,14 @@ try:
 except ImportError:  # pragma: no cover - brotli is optional
     _brotli = None
 
-__all__ = ["ProcessedBody", "RefreshStop", "clear_cache", "process_body", "process_html"]
+__all__ = [
+    "ProcessedBody",
+    "RefreshStop",
+    "clear_cache",
+    "process_body",
+    "process_html",
+    "readable_accept_encoding",
+]
 
 log = logging.getLogger("gatekeeper.body")
 
@@ -216,6 +223,35 @@ def _compress(data: bytes, encoding: str, wbits: Any) -> bytes:
     return c.compress(data) + c.flush()
 
 
+def readable_accept_encoding(value: bytes) -> bytes:
+    """A request's Accept-Encoding with only the codings this module can undo and redo (so an app
+    never answers in one, zstd say, that would pass through unread: a refresh in it would stay)."""
+    readable = {b"gzip", b"x-gzip", b"deflate", b"identity"} | ({b"br"} if _brotli is not None else set())
+    kept = [p.strip() for p in value.split(b",") if p.split(b";")[0].strip().lower() in readable]
+    return b", ".join(kept)
+
+
+def _codings(content_encoding: str | None) -> list[str]:
+    """The codings applied, in order (`gzip, gzip` is gzip twice: browsers undo both)."""
+    parts = [c.strip().lower() for c in (content_encoding or "").split(",")]
+    return [c for c in parts if c not in ("", "identity")]
+
+
+def _decode_all(body: bytes, codings: list[str]) -> tuple[bytes, list[tuple[str, Any]]]:
+    """The body with every coding undone (last applied, first undone), and how to redo each."""
+    steps = []
+    for coding in reversed(codings):
+        body, wbits = _decompress(body, coding)
+        steps.append((coding, wbits))
+    return body, steps
+
+
+def _encode_all(data: bytes, steps: list[tuple[str, Any]]) -> bytes:
+    for coding, wbits in reversed(steps):
+        data = _compress(data, coding, wbits)
+    return data
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -263,12 +299,7 @@ def _log_undeclared(blocked: tuple[Blocked, ...]) -> None:
 def _process(
     body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
 ) -> ProcessedBody:
-    encoding = (content_encoding or "").strip().lower()
-    wbits: Any = None
-    if encoding in ("", "identity"):
-        raw = body
-    else:
-        raw, wbits = _decompress(body, encoding)
+    raw, steps = _decode_all(body, _codings(content_encoding))
     codec, bom, source, meta_label = _encoding(raw, content_type)
     if codec is None:
         raise _BodyError(source)
@@ -290,8 +321,7 @@ def _process(
     if not p.inserts:
         return ProcessedBody(body, False, None, p.blocked, p.reported)
     out = _splice(raw, bom, text, codec, p.inserts)
-    if encoding not in ("", "identity"):
-        out = _compress(out, encoding, wbits)
+    out = _encode_all(out, steps)
     charset = meta_label if meta_label is not None and _TOKEN.fullmatch(meta_label) else None
     return ProcessedBody(out, True, None, p.blocked, p.reported, charset)
 
@@ -333,36 +363,71 @@ process_body = process_html  # the name docs/ARCHITECTURE.md uses
 def _unread(body: bytes, content_encoding: str | None, ctx: PageContext) -> bytes:
     """A page served without rewriting keeps every byte but its third-party refreshes (no CSP stops
     a navigation): `inert_refreshes`, decompressed and compressed again where that works."""
-    encoding = (content_encoding or "").strip().lower()
     try:
-        if encoding in ("", "identity"):
-            return inert_refreshes(body, ctx.registry, ctx.granted, ctx.page_url)
-        raw, wbits = _decompress(body, encoding)
+        raw, steps = _decode_all(body, _codings(content_encoding))
         out = inert_refreshes(raw, ctx.registry, ctx.granted, ctx.page_url)
-        return body if out is raw else _compress(out, encoding, wbits)
+        return body if out is raw else _encode_all(out, steps)
     except Exception:  # a body we cannot read at all goes as it came: the CSP still protects
         return body
+
+
+_META_START: Final = re.compile(rb"<meta(?=[\t\n\f\r /])", re.I)
+_HTTP_EQUIV: Final = re.compile(rb"(?<!data-gk-)http-equiv", re.I)
 
 
 class RefreshStop:
     """`inert_refreshes` over a page streamed through unread (over `max_body_bytes`), chunk by chunk:
     a chunk's last "<" without its ">" waits for the next one (up to 4 KB), so a tag split between
-    chunks is seen whole."""
+    chunks is seen whole. A <meta> tag longer than that cannot be read whole without holding what
+    the page makes us hold: every `http-equiv` in it is made inert, whatever its content, up to
+    its ">" (a refresh to the site itself in such a tag is lost; none elsewhere)."""
 
     HOLD: Final = 4096
 
     def __init__(self, registry: Registry, granted: frozenset[str], page_url: str) -> None:
         self.registry, self.granted, self.page_url = registry, granted, page_url
         self.tail = b""
+        self.long_meta = False  # inside a <meta> tag that began more than HOLD bytes ago
 
     def feed(self, chunk: bytes, more: bool) -> bytes:
         data = self.tail + chunk if self.tail else chunk
         self.tail = b""
+        out = b""
+        if self.long_meta:
+            end = data.find(b">")
+            if end < 0:
+                return self._inert_equivs(data, more)
+            out, data = _HTTP_EQUIV.sub(rb"data-gk-\g<0>", data[:end]), data[end:]
+            self.long_meta = False
         if more:
+            # the first <meta after the last ">" is a tag still open at the chunk's end
+            open_meta = _META_START.search(data, data.rfind(b">") + 1)
+            if open_meta is not None:
+                start = open_meta.start()
+                out += inert_refreshes(data[:start], self.registry, self.granted, self.page_url)
+                if start >= len(data) - self.HOLD:
+                    self.tail = data[start:]
+                    return out
+                self.long_meta = True  # begun more than HOLD bytes ago, still open
+                return out + self._inert_equivs(data[start:], more)
             cut = data.rfind(b"<", max(0, len(data) - self.HOLD))
             if cut >= 0 and data.find(b">", cut) < 0:
                 data, self.tail = data[:cut], data[cut:]
-        return inert_refreshes(data, self.registry, self.granted, self.page_url)
+        return out + inert_refreshes(data, self.registry, self.granted, self.page_url)
+
+    def _inert_equivs(self, data: bytes, more: bool) -> bytes:
+        """A stretch inside an over-long <meta>: every http-equiv made inert; the last bytes wait
+        when more is coming (a name cut by the chunk's end)."""
+        data = _HTTP_EQUIV.sub(rb"data-gk-\g<0>", data)
+        # what waits: a name not whole yet, and the 8 bytes a "data-gk-" before it would take
+        if not more:
+            return data
+        cut = max(0, len(data) - len(b"data-gk-http-equi"))
+        last = data.lower().rfind(b"http-equiv")
+        if last >= 0 and last + len(b"http-equiv") > cut:  # a whole name in what waits: its 8 too
+            cut = max(0, last - len(b"data-gk-"))
+        self.tail = data[cut:]
+        return data[:cut]
 
 
 class _Cache:

@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .app_csp import SnippetFit, fit_snippets, read_app_policies, strip_report_uris
-from .body import RefreshStop, process_html
+from .body import RefreshStop, process_html, readable_accept_encoding
 from .consent import ConsentCodec, ConsentState, gpc_requested
 from .cookies import Verdict, gate_cookies
 from .csp import build_csp, host_of
@@ -186,6 +186,11 @@ class Gatekeeper:
         return send_wrapper
 
 
+def _codings(headers: MutableHeaders) -> str:
+    """Every Content-Encoding header as one list: two headers are one list to a browser."""
+    return ", ".join(headers.getlist("content-encoding")).lower()
+
+
 def _gate(cookies: list[str], state: ConsentState, registry: Registry, scope: Scope) -> tuple[str, ...]:
     """The Set-Cookie values that stay; each drop logged once with the reason and the fix."""
     client = scope.get("client")
@@ -242,6 +247,10 @@ class _Page:
 
     def receive_filter(self, receive: Receive) -> Receive:
         self._strip_validators()
+        self.scope["headers"] = [
+            (k, readable_accept_encoding(v)) if k == b"accept-encoding" else (k, v)
+            for k, v in self.scope["headers"]
+        ]
         return receive
 
     # -- request side ---------------------------------------------------------------------------------
@@ -418,8 +427,8 @@ class _Page:
     def _rewritable(self, message: Message, headers: MutableHeaders) -> bool:
         if self.scope["method"] == "HEAD" or message["status"] in (204, 304) or message["status"] < 200:
             return False
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding not in REWRITABLE_ENCODINGS:
+        codings = _codings(headers).split(",")  # "gzip, gzip": both undone, as the browser does
+        if not all(c.strip() in REWRITABLE_ENCODINGS for c in codings):
             return False
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.gk.max_body_bytes:
@@ -441,7 +450,7 @@ class _Page:
     def _stop_refreshes(self, headers: MutableHeaders) -> None:
         """A page passed through unread still loses its third-party refreshes, as it streams (bodies
         we can read as they come: not compressed); its length may change."""
-        if headers.get("content-encoding", "").strip().lower() in ("", "identity"):
+        if _codings(headers).strip() in ("", "identity"):
             self.stream = RefreshStop(self.gk.registry, self.granted, self._page_url())
             if "content-length" in headers:
                 del headers["content-length"]
@@ -523,7 +532,7 @@ class _Page:
             cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key, receipt),
         )
         ctype = self.type.content_type
-        cenc = headers.get("content-encoding")
+        cenc = _codings(headers) or None
         if len(body) > THREAD_BYTES:
             result = await anyio.to_thread.run_sync(process_html, body, ctype, cenc, ctx)
         else:
