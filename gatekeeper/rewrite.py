@@ -15,6 +15,7 @@ import collections
 import html.entities
 import itertools
 import re
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -26,6 +27,7 @@ from .registry import Placeholder, Registry, Service, undeclared_service
 __all__ = [
     "Blocked",
     "Embed",
+    "OutOfTime",
     "PageContext",
     "Plan",
     "Rewritten",
@@ -81,6 +83,7 @@ class PageContext:
     snippets: Callable[[str | None], tuple[str, str]] | None = None  # <html lang> -> (head, body)
     placeholder: Callable[[Embed, str | None], str] | None = None  # embed, <html lang> -> HTML
     cache_key: Hashable = None  # everything besides the HTML the output depends on; None: no cache
+    deadline: float | None = None  # time.monotonic() past which the rewrite gives up (TooMuchWork)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -777,10 +780,21 @@ class _Prepared:
         # case-sensitive and factored on prefixes: no literal prefix, so every character is tried
         sig_re = _alternation(sigs, fold=False, space=r"\s*+", gap=r"\s*+")
         self.signature_re = re.compile(sig_re) if sigs else None
-        self.path_hosts = tuple({p.host for s in registry.services for p in s.hosts if p.path})
+        self.path_hosts = frozenset({p.host for s in registry.services for p in s.hosts if p.path})
         self.memo: dict[tuple[str, str, str], tuple[Service, ...] | None] = {}
         self.urls: dict[tuple[str, str, str], tuple[tuple[Service, ...] | None, str]] = {}
         self.tags: dict[tuple[object, ...], _Outcome] = {}
+
+    def _path_sensitive(self, name: str) -> bool:
+        """Whether the host is, or is under, one whose services depend on the path."""
+        hosts = self.path_hosts
+        dot = -1
+        while True:
+            if name[dot + 1 :] in hosts:
+                return True
+            dot = name.find(".", dot + 1)
+            if dot < 0:
+                return False
 
     def classify(self, site_host: str, host: str, path: str) -> tuple[Service, ...] | None:
         """None: first party; (): an undeclared third party; else the services the host belongs to."""
@@ -788,7 +802,7 @@ class _Prepared:
             name = normalize_host(host)
         except Exception:  # a host no encoder accepts is nobody's: treat it as a stranger
             name = host.lower()
-        sensitive = any(name == h or name.endswith("." + h) for h in self.path_hosts)
+        sensitive = self._path_sensitive(name)
         key = (site_host, name, path if sensitive else "")
         memo = self.memo
         hit = memo.get(key, False)
@@ -896,6 +910,10 @@ _MAX_SRCDOC_DEPTH: Final = 4
 class TooMuchWork(Exception):
     """A crafted page whose readings would cost more than a few times its length: not rewritten
     (served as an unread page: the CSP protects it)."""
+
+
+class OutOfTime(TooMuchWork):
+    """The rewrite ran past `PageContext.deadline`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1037,14 +1055,39 @@ class _Shared:
     """What every reading of one page shares: the interned stacks, the look-ahead index, and the
     work the secondary readings may still do."""
 
-    __slots__ = ("ahead", "budget", "root")
+    __slots__ = ("_widget_at", "ahead", "budget", "deadline", "html", "root")
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, html: str, deadline: float | None) -> None:
+        self.html = html
+        self.deadline = deadline
+        self._widget_at: list[int] | None = None
         self.root = _Node(None, None)
         self.ahead = _Ahead(html)
-        # tokens the secondary readings may read together, and characters the re-readings of SVG
-        # style sheets and scripts may take: a few times the page, then the paranoid reading
-        self.budget = [len(html) // 4 + 4096, 8 * len(html) + (1 << 20)]
+        # characters the secondary readings may read together, and those the re-readings of SVG
+        # style sheets and scripts and the paranoid reading may take: a few times the page
+        # (a page of up to 64 KB may be read whole by every one of the _MAX_READINGS readings)
+        self.budget = [4 * len(html) + _MAX_READINGS * min(len(html), 1 << 16), 8 * len(html) + (1 << 20)]
+
+    def widget_at(self) -> list[int]:
+        """Where the tags that may be a vendor's post widget start (a class name's hint, then the
+        "<" before it: looked for back to the previous hint only)."""
+        if self._widget_at is None:
+            html = self.html
+            found: list[int] = []
+            lt = -1
+            after = 0
+            for hint in _WIDGET_HINT.finditer(html):
+                at = html.rfind("<", after, hint.start())
+                after = hint.start()
+                lt = at if at >= 0 else lt
+                if lt >= 0 and _WIDGET_TAG_AT.match(html, lt) and (not found or found[-1] != lt):
+                    found.append(lt)
+            self._widget_at = found
+        return self._widget_at
+
+    def on_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime("rewriting took longer than its time budget")
 
 
 class _Pass:
@@ -1089,7 +1132,7 @@ class _Pass:
         self.embeds: list[Embed] = []
         self.embed_count = 0
         self.needs = _Need()  # everything needed by the document (srcdoc analysis)
-        self.shared = shared if shared is not None else _Shared(html)
+        self.shared = shared if shared is not None else _Shared(html, ctx.deadline)
         if state is None:
             state = (self.shared.root, False)
         self.fstack = _Stack(state[0])
@@ -1115,19 +1158,7 @@ class _Pass:
         self.alternatives: list[tuple[int, _State]] = []
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
-        self.widget_at: list[int] = []
-        lt = -1  # the last "<" before the hint: looked for back to the previous hint only
-        after = 0
-        for hint in _WIDGET_HINT.finditer(html):
-            found = html.rfind("<", after, hint.start())
-            after = hint.start()
-            lt = found if found >= 0 else lt
-            if (
-                lt >= 0
-                and _WIDGET_TAG_AT.match(html, lt)
-                and (not self.widget_at or self.widget_at[-1] != lt)
-            ):
-                self.widget_at.append(lt)
+        self.widget_at = self.shared.widget_at()
         self.widgets = bool(self.widget_at)
 
     def body_snippet_at(self) -> int:
@@ -1179,29 +1210,45 @@ class _Pass:
         next_widget = 0
         state_at, state_of = self.state_at, self.state_of
         meet = self.meet
+        # a secondary reading reads no further than what is left of the characters they share
         budget = self.shared.budget if meet is not None else None
         state: _State = (fstack.node(), self.in_select)
+        clock = 0
+        stop = len(html)
+        read_to = pos
         while True:
+            clock += 1
+            if not clock & 255:
+                self.shared.on_time()
+            if budget is not None:
+                budget[0] -= pos - read_to
+                read_to = pos
+                stop = min(len(html), pos + max(0, budget[0]))
             if not fstack:
                 html_re = _HTML_RE if self.base.first_party else _HTML_RE_BASE
                 while next_widget < len(widget_at) and widget_at[next_widget] < pos:
                     next_widget += 1
-                if next_widget < len(widget_at):
+                if next_widget < len(widget_at) and widget_at[next_widget] <= stop:
                     # walk up to the candidate: it is a real tag if the walk ends exactly there
                     t = widget_at[next_widget]
                     m = html_re.match(html, pos, t)
                     if m is not None and m.group(5) is not None:
                         next_widget += 1
-                        m = _TOKEN_RE.match(html, t) if m.end() == t else html_re.match(html, pos)
+                        m = _TOKEN_RE.match(html, t) if m.end() == t else html_re.match(html, pos, stop)
                 else:
-                    m = html_re.match(html, pos)
+                    m = html_re.match(html, pos, stop)
             elif fstack[-1][1] == _FOREIGN:
-                m = _FOREIGN_RE.match(html, pos)
+                m = _FOREIGN_RE.match(html, pos, stop)
             elif fstack[-1][1] == _HTML_ELEMENT:
-                m = _NESTED_RE.match(html, pos)
+                m = _NESTED_RE.match(html, pos, stop)
             else:
-                m = _POINT_RE.match(html, pos)
+                m = _POINT_RE.match(html, pos, stop)
             if m is None or m.group(5) is not None:  # the rest is text, or inside a comment or tag
+                if budget is not None:
+                    budget[0] -= stop - read_to
+                if stop < len(html):  # the secondary readings have read enough: paranoid from here
+                    self.doubt_at = pos
+                    return
                 if m is not None and m.end() < len(html):
                     self.eof_at = m.start(5)  # the page ends inside a tag, comment or doctype
                 return
@@ -1209,15 +1256,9 @@ class _Pass:
             node = fstack.node()
             if state[0] is not node or state[1] != self.in_select:
                 state = (node, self.in_select)
-            if meet is not None:
-                if meet.state_at_tag(start) == state:
-                    self.met = True
-                    return  # this reading has met the main one
-                assert budget is not None
-                budget[0] -= 1
-                if budget[0] < 0:  # the secondary readings have read enough: paranoid from here
-                    self.doubt_at = start
-                    return
+            if meet is not None and meet.state_at_tag(start) == state:
+                self.met = True
+                return  # this reading has met the main one
             if len(fstack) > _MAX_DEPTH:
                 self.doubt_at = self.eof_at = start
                 return
@@ -1256,9 +1297,19 @@ class _Pass:
     def paranoid(self, pos: int) -> None:
         """Take every "<name ...>" from `pos` on for a tag, in HTML and in SVG alike."""
         html = self.html
-        for lt in _TAG_OPEN.finditer(html, pos):
-            m = _TOKEN_RE.match(html, lt.start())
-            if m is None or m.group(1) is None or m.group(2) is not None:
+        budget = self.shared.budget
+        for clock, lt in enumerate(_TAG_OPEN.finditer(html, pos)):
+            if not clock & 255:
+                self.shared.on_time()
+            # a tag left open reads to the end of the page, from each "<" in it: paid from the budget
+            end = min(len(html), lt.start() + max(0, budget[1]))
+            m = _TOKEN_RE.match(html, lt.start(), end)
+            if m is None or m.group(1) is None:
+                if end < len(html):
+                    raise TooMuchWork("too many ways to read this page, with tags left open")
+                continue
+            budget[1] -= m.end() - lt.start()
+            if m.group(2) is not None:
                 continue
             name = _lower(m.group(3))
             start, end = m.start(1), m.end()
@@ -1471,6 +1522,8 @@ class _Pass:
     def _raw_end(self, name: str, pos: int) -> int:
         """Where the raw text of an element opened before `pos` ends (its end tag), or -1."""
         html = self.html
+        if self.shared.ahead.next(name, pos) < 0:
+            return -1  # no end tag anywhere after: no need to read to the end to know
         if name != "script":
             found = _RAW_END[name].search(html, pos)
             return found.start() if found is not None else -1
