@@ -22,8 +22,10 @@ def _scanner_main() -> object:
     try:
         from scanner.cli import main as scan_main
     except ImportError as e:  # the scanner needs playwright: an optional extra
-        if "playwright" in str(e):
-            sys.exit("gatekeeper scan needs the scanner extra: pip install 'gatekeeper-consent[scanner]'")
+        if "playwright" in str(e):  # a usage error, like every other: exit code 2
+            extra = "pip install 'gatekeeper-consent[scanner]'"
+            print(f"gatekeeper scan needs the scanner extra: {extra}", file=sys.stderr)
+            sys.exit(2)
         raise
     return scan_main
 
