@@ -421,10 +421,10 @@ class Pages:
         return _(lang, N_("1 day")) if days == 1 else _(lang, N_("%(n)s days")) % {"n": f"{days:g}"}
 
     def _date(self, day: datetime.date, lang: str) -> str:
-        """A date as the language writes it (CLDR's long form through Babel: 2026年12月3日; our English
-        is British: 3 December 2026); ISO for a language CLDR does not know."""
+        """A date as the language writes it (CLDR's long form through Babel: 2026年12月3日, December 3,
+        2026); ISO for a language CLDR does not know."""
         try:
-            return format_date(day, "long", locale="en_GB" if lang == "en" else folder_of(lang))
+            return format_date(day, "long", locale=folder_of(lang))
         except (ValueError, UnknownLocaleError):
             return day.isoformat()
 
