@@ -333,9 +333,9 @@ class Endpoints:
             return PlainTextResponse("Method not allowed", 405, headers={"Allow": "GET, HEAD"})
         headers = Headers(scope=scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        lang = query.get("lang")
-        if lang not in ("en", "ja"):
-            lang = self.pages.language(headers.get("accept-language"))
+        lang = self.pages.catalogues.parse_lang(query.get("lang")) or self.pages.language(
+            headers.get("accept-language")
+        )
         html = self.pages.disclosure(scope["gatekeeper"], lang, headers.get("host", ""))
         if self.records is not None:
             receipt = self.records.receipt_of(scope, scope["gatekeeper"])

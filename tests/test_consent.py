@@ -1,6 +1,7 @@
 """The consent cookie codec: round trip, every tamper, key rotation, expiry, policy version, GPC."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -59,6 +60,18 @@ def test_round_trip(registry):
     back = c.loads(c.dumps(state))
     assert back == state.derive(registry)
     assert back.granted == {"youtube", "google-analytics"} and back.allows("youtube")
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [("youtbe", "did you mean 'youtube'"), ("YouTube", "did you mean 'youtube'"), ("ga", ""), ("", "")],
+)
+def test_allows_names_a_mistyped_service_instead_of_saying_no(registry, typo, hint):
+    state = decided(registry).derive(registry)
+    assert state.allows("youtube") and not state.allows("google-analytics")
+    with pytest.raises(ConfigError, match=f"no service {typo!r}.*{re.escape(hint)}.*its services are: "):
+        state.allows(typo)
+    assert ConsentState().allows(typo) is False  # no middleware ran: nothing to check against
 
 
 def test_payload_holds_nothing_but_the_choice(registry):
