@@ -14,6 +14,7 @@ import bisect
 import collections
 import html.entities
 import itertools
+import json
 import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -708,6 +709,32 @@ def _preload_rule(rule: str, value: str, urls: list[str]) -> bool:
             urls.append(url)
         return True
     return name == "charset"
+
+
+_SPECULATION: Final = re.compile(r"speculationrules", re.I)
+
+
+def _speculation_urls(text: str) -> list[str | None]:
+    """The URLs speculation rules name; None for a rule that acts on the page's links or that cannot
+    be read (it may reach any host)."""
+    try:
+        rules = json.loads(text.strip() or "{}")  # raw text in HTML: no character references
+    except (ValueError, RecursionError):
+        return [None]
+    if not isinstance(rules, dict):
+        return [None]
+    out: list[str | None] = []
+    for action in ("prefetch", "prerender", "prefetch_with_subresources"):
+        for rule in rules.get(action) or []:
+            if not isinstance(rule, dict) or rule.get("source") == "document" or "where" in rule:
+                out.append(None)
+                continue
+            urls = rule.get("urls")
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                out.append(None)
+                continue
+            out.extend(urls)
+    return out
 
 
 def _refresh_url(content: str) -> str:
@@ -1824,6 +1851,8 @@ class _Pass:
         html = self.html
         if _IN_SHARE.search(html, start, end) is not None:
             return self._in_share_outcome(m, start)
+        if _SPECULATION.search(html, start, end) is not None:
+            return self._speculation_outcome(m, start, end, content_end)
         external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
         sig = self.prep.signature_re
         signed = sig is not None and sig.search(html, end, content_end) is not None
@@ -1850,6 +1879,25 @@ class _Pass:
         if not renamed and not need.services and not need.undeclared:
             return _NO_OUTCOME
         return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, renamed, text_plain=True))
+
+    def _speculation_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
+        """<script type=speculationrules>: Chromium prefetches or prerenders the URLs its rules name,
+        with a Referer, and no CSP directive stops it. A list of URLs waits for their services; a
+        document rule (it acts on the page's links, any of which may leave) or rules we cannot read
+        never run ("?")."""
+        attrs = self._attrs_of(m)
+        kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
+        if kind != "speculationrules" or "data-gk" in attrs.first:
+            return _NO_OUTCOME
+        need = _Need()
+        for url in _speculation_urls(self.html[end:content_end]):
+            if url is None:
+                need.add((), "speculationrules", "speculationrules")
+            else:
+                self._check(need, url, "speculationrules")
+        if not need.services and not need.undeclared:
+            return _NO_OUTCOME
+        return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, [], text_plain=True))
 
     def _in_share_outcome(self, m: re.Match[str], start: int) -> _Outcome:
         """LinkedIn's share button: a share link before it, like the other script-drawn share buttons

@@ -360,3 +360,33 @@ def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context,
     tab.goto(guarded + "/", wait_until="load")
     tab.wait_for_timeout(1000)
     assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+
+
+def _speculation_page(rules: str) -> Answer:
+    body = (
+        f'<!doctype html><html><head><title>s</title><script type="speculationrules">{rules}</script></head>'
+        f'<body><a href="https://{TRACKER}/linked">a link</a></body></html>'
+    )
+    return Answer([(CT, b"text/html")], body.encode())
+
+
+SPECULATION = {
+    "/list": _speculation_page(
+        '{"prefetch": [{"source": "list", "urls": ["https://tracker.example/listed"]}]}'
+    ),
+    "/document": _speculation_page('{"prefetch": [{"source": "document", "eagerness": "immediate"}]}'),
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/list", "/listed"), ("/document", "/linked")])
+def test_inline_speculation_rules_reach_no_third_party(serve, stub, trusting_browser, path, expected):
+    bare, guarded = _serve_both(serve, SPECULATION)
+    tab = _tab(trusting_browser)
+    tab.goto(bare + path, wait_until="load")
+    stub.wait_for(TRACKER, expected, timeout=10)  # the control: Chromium prefetches, with a Referer
+    tab.close()
+    stub.reset()
+    tab = _tab(trusting_browser)
+    tab.goto(guarded + path, wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == []
