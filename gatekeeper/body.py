@@ -11,15 +11,16 @@ import codecs
 import logging
 import re
 import threading
+import time
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .logs import log_once
 from .registry import Registry
-from .rewrite import Blocked, PageContext, inert_refreshes, plan
+from .rewrite import Blocked, OutOfTime, PageContext, TooMuchWork, inert_refreshes, plan
 from .suggest import hint
 
 try:
@@ -31,6 +32,7 @@ __all__ = [
     "ProcessedBody",
     "RefreshStop",
     "clear_cache",
+    "decoded_size",
     "process_body",
     "process_html",
     "readable_accept_encoding",
@@ -55,6 +57,7 @@ class ProcessedBody:
     # the charset a <meta> declared, when only that said it: what the snippets inserted in the head
     # may push past the 1024 bytes browsers look at, so it belongs in the Content-Type
     charset: str | None = None
+    abandoned: bool = False  # rewriting ran past its time budget: served as an unread page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,14 +181,18 @@ class _BodyError(Exception):
     pass
 
 
-def _inflate(body: bytes, wbits: int) -> bytes:
+class _TooBig(_BodyError):
+    """Decompressed, the body is over the limit: it goes as it came, unread (inflating stopped)."""
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
     d = zlib.decompressobj(wbits)
     try:
-        out = d.decompress(body, MAX_DECODED_BYTES)
+        out = d.decompress(body, limit + 1)
     except zlib.error as e:
         raise _BodyError(f"corrupt compressed body ({e})") from None
-    if d.unconsumed_tail:
-        raise _BodyError("decompressed body over the size limit")
+    if d.unconsumed_tail or len(out) > limit:
+        raise _TooBig(f"decompressed body over the size limit ({limit} bytes)")
     if not d.eof:
         raise _BodyError("truncated compressed body")
     if d.unused_data.strip(b"\0"):
@@ -193,24 +200,30 @@ def _inflate(body: bytes, wbits: int) -> bytes:
     return out
 
 
-def _decompress(body: bytes, encoding: str) -> tuple[bytes, Any]:
+def _decompress(body: bytes, encoding: str, limit: int | None = None) -> tuple[bytes, Any]:
+    if limit is None:
+        limit = MAX_DECODED_BYTES
     if encoding in ("gzip", "x-gzip"):
-        return _inflate(body, 16 + zlib.MAX_WBITS), 16 + zlib.MAX_WBITS
+        return _inflate(body, 16 + zlib.MAX_WBITS, limit), 16 + zlib.MAX_WBITS
     if encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send it
         try:
-            return _inflate(body, zlib.MAX_WBITS), zlib.MAX_WBITS
+            return _inflate(body, zlib.MAX_WBITS, limit), zlib.MAX_WBITS
+        except _TooBig:
+            raise
         except _BodyError:
-            return _inflate(body, -zlib.MAX_WBITS), -zlib.MAX_WBITS
+            return _inflate(body, -zlib.MAX_WBITS, limit), -zlib.MAX_WBITS
     if encoding == "br":
         if _brotli is None:
             raise _BodyError("br body and the brotli package is not installed")
         d = _brotli.Decompressor()
         try:
-            out = d.process(body, output_buffer_limit=MAX_DECODED_BYTES)
+            out = d.process(body, output_buffer_limit=limit + 1)
         except _brotli.error as e:
             raise _BodyError(f"corrupt br body ({e})") from None
+        if len(out) > limit:
+            raise _TooBig(f"decompressed body over the size limit ({limit} bytes)")
         if not d.is_finished():
-            raise _BodyError("truncated br body, or over the size limit")
+            raise _BodyError("truncated br body")
         return out, None
     raise _BodyError(f"content-encoding {encoding!r} is not rewritten")
 
@@ -237,11 +250,14 @@ def _codings(content_encoding: str | None) -> list[str]:
     return [c for c in parts if c not in ("", "identity")]
 
 
-def _decode_all(body: bytes, codings: list[str]) -> tuple[bytes, list[tuple[str, Any]]]:
-    """The body with every coding undone (last applied, first undone), and how to redo each."""
+def _decode_all(
+    body: bytes, codings: list[str], limit: int | None = None
+) -> tuple[bytes, list[tuple[str, Any]]]:
+    """The body with every coding undone (last applied, first undone), and how to redo each; each
+    step inflates to `limit` bytes at most."""
     steps = []
     for coding in reversed(codings):
-        body, wbits = _decompress(body, coding)
+        body, wbits = _decompress(body, coding, limit)
         steps.append((coding, wbits))
     return body, steps
 
@@ -296,10 +312,24 @@ def _log_undeclared(blocked: tuple[Blocked, ...]) -> None:
             )
 
 
+def decoded_size(body: bytes, content_encoding: str | None, limit: int) -> int:
+    """The body's length once decompressed, or `limit + 1` when it is longer (inflating stops there);
+    0 when it cannot be decompressed (rewriting it will say why, at once)."""
+    codings = _codings(content_encoding)
+    if not codings:
+        return len(body)
+    try:
+        return len(_decode_all(body, codings, limit)[0])
+    except _TooBig:
+        return limit + 1
+    except _BodyError:
+        return 0
+
+
 def _process(
-    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext, limit: int
 ) -> ProcessedBody:
-    raw, steps = _decode_all(body, _codings(content_encoding))
+    raw, steps = _decode_all(body, _codings(content_encoding), limit)
     codec, bom, source, meta_label = _encoding(raw, content_type)
     if codec is None:
         raise _BodyError(source)
@@ -327,18 +357,43 @@ def _process(
 
 
 def process_html(
-    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    ctx: PageContext,
+    *,
+    max_bytes: int | None = None,
+    seconds: float | None = None,
+    final: bool = True,
 ) -> ProcessedBody:
     """Rewrite an HTML response body. Never raises: on any failure the body comes back unchanged
-    with the reason."""
+    with the reason. `max_bytes`: the most a compressed body may inflate to (beyond it, inflating
+    stops and the body goes unread as it came). `seconds`: the time the rewrite may take; past it,
+    it is abandoned and the page served unread (`abandoned`), and, when this was the `final`
+    attempt, the same bytes are served unread at once from then on (whatever the query string or
+    consent: the time is the page's, not the request's)."""
+    if max_bytes is None:
+        max_bytes = MAX_DECODED_BYTES
     key = None
     if ctx.cache_key is not None:
-        key = (body, content_type, content_encoding, ctx.cache_key)
+        key = (body, content_type, content_encoding, ctx.cache_key, max_bytes)
         hit = _cache.get(key)
         if hit is not None:
             return hit
+    slow = (body, content_type, content_encoding)
+    if _slow.get(slow) is not None:
+        return ProcessedBody(_unread(body, content_encoding, ctx), False, _SLOW, abandoned=True)
+    if seconds is not None:
+        ctx = replace(ctx, deadline=time.monotonic() + seconds)
     try:
-        result = _process(body, content_type, content_encoding, ctx)
+        result = _process(body, content_type, content_encoding, ctx, max_bytes)
+    except _TooBig as e:
+        result = ProcessedBody(body, False, str(e))
+    except TooMuchWork as e:
+        if isinstance(e, OutOfTime) and not final:
+            return ProcessedBody(body, False, str(e), abandoned=True)
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e), abandoned=True)
+        _slow.put(slow, result, len(body))
     except _BodyError as e:
         result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
     except Exception as e:  # a bug in the rewriter must not cost the visitor the page
@@ -352,7 +407,7 @@ def process_html(
             "HTML body not rewritten: %s",
             result.reason,
         )
-    if key is not None:
+    if key is not None and not result.abandoned:
         _cache.put(key, result, len(body) + (len(result.body) if result.body is not body else 0))
     return result
 
@@ -468,7 +523,10 @@ class _Cache:
 
 
 _cache = _Cache(CACHE_ENTRIES, CACHE_BYTES)
+_slow = _Cache(64, CACHE_BYTES)  # bodies whose rewrite ran past its time: served unread from then on
+_SLOW: Final = "rewriting this page ran past its time budget before"
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _slow.clear()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .registry import ConfigError, load_registry
+from .registry import ConfigError
 
 __all__ = ["main"]
 
@@ -69,23 +69,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    try:
-        registry = load_registry(args.services)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{args.services}: valid; policy version {registry.policy_version}")
-    print(f"mode: {'strict' if registry.strict else 'report'}")
-    print(f"categories asked: {', '.join(c.value for c in registry.categories) or '(none)'}")
-    for s in registry.services:
-        hosts = ", ".join(str(h) for h in s.hosts)
-        print(f"  service {s.id}: {s.name} ({s.vendor}), {s.category.value}; hosts {hosts}")
-    for c in registry.cookies:
-        days = "session" if c.max_age_days is None else f"{c.max_age_days:g} days"
-        print(f"  cookie {c.name}: {c.category.value}, {days}: {c.purpose.en}")
-    for h in registry.first_party_hosts:
-        print(f"  first-party host {h}")
-    return 0
+    from .check import check_services
+
+    languages = [t.strip() for t in args.languages.split(",") if t.strip()] if args.languages else None
+    report = check_services(args.services, languages, args.locale_dir)
+    for line in report.lines(args.services):
+        print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
+    return report.exit_code
 
 
 # -- proxy and serve: a site behind gatekeeper on uvicorn, production-ready ------------------------------
@@ -224,8 +214,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--exit-after-scan", action="store_true", help="stop after the scan, with its exit code"
     )
     demo.set_defaults(func=cmd_demo)
-    check = sub.add_parser("check", help="validate a services file and list what visitors are asked")
-    check.add_argument("services")
+    check = sub.add_parser(
+        "check",
+        help="validate a services file: every mistake at once, the texts a language lacks, what visitors "
+        "are asked",
+    )
+    check.add_argument("services", help="the services file (TOML)")
+    check.add_argument(
+        "--languages",
+        help="the site's languages, comma-separated BCP 47 tags as the middleware's languages= "
+        "(default: en, ja, zh-Hans, zh-Hant, ko and those in --locale-dir)",
+    )
+    check.add_argument("--locale-dir", help="the site's own catalogues, as the middleware's locale_dir=")
     check.set_defaults(func=cmd_check)
     sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
     _add_proxy(sub)
