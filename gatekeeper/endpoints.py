@@ -23,7 +23,8 @@ from starlette.types import Receive, Scope, Send
 
 from .consent import ConsentCodec, ConsentState, cookie_values, state_for_choice
 from .cookies import expire_cookie
-from .logs import log_once
+from .csp_reports import ReportBudget, printable, violations
+from .logs import log_once, logged
 from .registry import Category, Registry
 
 __all__ = ["BadRequest", "Choice", "Endpoints", "is_cross_site", "parse_choice", "safe_next"]
@@ -181,6 +182,7 @@ class Endpoints:
     is_https: Callable[[Scope], bool]
     once_cookie: str = "gk_once"
     clock: Callable[[], float] = time.time
+    report_budget: ReportBudget = field(default_factory=ReportBudget)
     records: Any = None  # gatekeeper.records.ConsentRecords when the site keeps consent records
     _routes: Mapping[str, Callable[..., Any]] = field(init=False)
 
@@ -331,9 +333,9 @@ class Endpoints:
             return PlainTextResponse("Method not allowed", 405, headers={"Allow": "GET, HEAD"})
         headers = Headers(scope=scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        lang = query.get("lang")
-        if lang not in ("en", "ja"):
-            lang = self.pages.language(headers.get("accept-language"))
+        lang = self.pages.catalogues.parse_lang(query.get("lang")) or self.pages.language(
+            headers.get("accept-language")
+        )
         html = self.pages.disclosure(scope["gatekeeper"], lang, headers.get("host", ""))
         if self.records is not None:
             receipt = self.records.receipt_of(scope, scope["gatekeeper"])
@@ -365,9 +367,12 @@ class Endpoints:
         )
 
     async def csp_report(self, scope: Scope, receive: Receive) -> Response:
-        """Browsers report what the CSP blocked: logged once per directive and host."""
+        """Browsers report what the CSP blocked: logged once per directive and host, escaped, within
+        a per-process budget (gatekeeper/csp_reports.py)."""
         if scope["method"] != "POST":
             return PlainTextResponse("Method not allowed", 405, headers={"Allow": "POST"})
+        if not self.report_budget.take_request():
+            return Response(status_code=429, headers={"Retry-After": "1"})
         try:
             with anyio.fail_after(BODY_TIMEOUT):
                 body = await _read_body(receive, MAX_BODY)
@@ -379,34 +384,29 @@ class Endpoints:
             data = json.loads(body)
         except (ValueError, RecursionError):
             return Response(status_code=400)
-        reports = data if isinstance(data, list) else [data]
         state: ConsentState = scope["gatekeeper"]
-        for report in reports:
-            if not isinstance(report, dict):
-                continue
-            body_ = report.get("csp-report") or report.get("body") or {}
-            if not isinstance(body_, dict):
-                continue
-            blocked = str(body_.get("blocked-uri") or body_.get("blockedURL") or "")[:200]
-            directive = str(body_.get("violated-directive") or body_.get("effectiveDirective") or "")
+        for v in violations(data):
             try:
-                host = urlsplit(blocked).netloc or blocked
-                services = self.registry.services_for_url(blocked)
+                host = urlsplit(v.blocked).netloc or v.blocked
+                services = self.registry.services_for_url(v.blocked)
             except ValueError:  # "http://[x": report it as written
-                host, services = blocked, ()
+                host, services = v.blocked, ()
             if not host or ("." not in host and ":" not in host):
                 continue  # "about", "inline", "eval", "data": nothing left for another host
             if any(s.id in state.granted for s in services):
                 continue  # allowed by now: the loader turned it on in place under a report-only CSP
+            key = ("csp", v.directive, host)
+            if logged(key) or not self.report_budget.take_line():
+                continue
             log_once(
                 log,
-                ("csp", directive[:40], host),
+                key,
                 logging.WARNING,
                 "the CSP blocked %s (%s) on %s: a third party the rewriter did not catch, or one "
                 "the visitor has not allowed",
-                host,
-                directive[:40],
-                str(body_.get("document-uri") or body_.get("documentURL") or "")[:200],
+                printable(host),
+                printable(v.directive),
+                printable(v.document),
             )
         return Response(status_code=204)
 

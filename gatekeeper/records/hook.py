@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..consent import ConsentCodec, ConsentState
-from ..pages import LANGUAGES
 from ..registry import ConfigError, Registry
 from .model import build_record
 from .queue import Recorder
@@ -111,7 +110,7 @@ class ConsentRecords:
         template = self.pages.env.get_template("_receipt.html")
         return str(
             template.render(
-                t=self.pages._texts(lang),
+                lang=lang,
                 date=receipt.date,
                 code=receipt.shown,
                 url=f"{self.prefix}receipt?lang={escape(lang)}",
@@ -121,8 +120,8 @@ class ConsentRecords:
     def _lang(self, scope: Scope) -> str:
         query = scope.get("query_string", b"")
         if query:
-            lang = dict(parse_qsl(query.decode("latin-1"))).get("lang")
-            if lang in LANGUAGES:
+            lang = self.pages.catalogues.parse_lang(dict(parse_qsl(query.decode("latin-1"))).get("lang"))
+            if lang:
                 return str(lang)
         accept = next((v for k, v in scope["headers"] if k == b"accept-language"), None)
         return str(self.pages.language(accept.decode("latin-1") if accept is not None else None))
