@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from .consent import ConsentCodec, ConsentState, cookie_values, state_for_choice
 from .cookies import expire_cookie
+from .csp_reports import suggestion, violations
 from .logs import log_once
 from .registry import Category, Registry
 
@@ -379,35 +380,13 @@ class Endpoints:
             data = json.loads(body)
         except (ValueError, RecursionError):
             return Response(status_code=400)
-        reports = data if isinstance(data, list) else [data]
         state: ConsentState = scope["gatekeeper"]
-        for report in reports:
-            if not isinstance(report, dict):
-                continue
-            body_ = report.get("csp-report") or report.get("body") or {}
-            if not isinstance(body_, dict):
-                continue
-            blocked = str(body_.get("blocked-uri") or body_.get("blockedURL") or "")[:200]
-            directive = str(body_.get("violated-directive") or body_.get("effectiveDirective") or "")
-            try:
-                host = urlsplit(blocked).netloc or blocked
-                services = self.registry.services_for_url(blocked)
-            except ValueError:  # "http://[x": report it as written
-                host, services = blocked, ()
-            if not host or ("." not in host and ":" not in host):
-                continue  # "about", "inline", "eval", "data": nothing left for another host
-            if any(s.id in state.granted for s in services):
+        for v in violations(data):  # the host and the page, once each, with the lines to add
+            if any(s.id in state.granted for s in self.registry.services_for(v.host, v.path)):
                 continue  # allowed by now: the loader turned it on in place under a report-only CSP
-            log_once(
-                log,
-                ("csp", directive[:40], host),
-                logging.WARNING,
-                "the CSP blocked %s (%s) on %s: a third party the rewriter did not catch, or one "
-                "the visitor has not allowed",
-                host,
-                directive[:40],
-                str(body_.get("document-uri") or body_.get("documentURL") or "")[:200],
-            )
+            line = suggestion(v, self.registry)
+            if line is not None:
+                log_once(log, ("csp", v.key), logging.WARNING, "%s", line)
         return Response(status_code=204)
 
 
