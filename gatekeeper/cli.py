@@ -1,6 +1,7 @@
 """The `gatekeeper` command: `demo` (the demo site behind gatekeeper, optionally scanned), `scan` (the
-crawler), `init` (a services file proposed from the site itself), `check` (validate a services file and
-say what visitors will be asked)."""
+crawler), `init` (a services file proposed from the site itself), `check` (validate a services
+file and say what visitors will be asked), `proxy` (any HTTP site behind gatekeeper), `serve` (a
+directory of static files behind gatekeeper)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .registry import ConfigError, Registry, load_registry
 
@@ -158,6 +160,123 @@ def _toml(text: str) -> dict[str, object]:
     return tomllib.loads(text)
 
 
+# -- proxy and serve: a site behind gatekeeper on uvicorn, production-ready ------------------------------
+
+
+def _add_site_options(parser: argparse.ArgumentParser) -> None:
+    """What `proxy` and `serve` share: the server, the middleware's options, keys, trust and logs."""
+    server = parser.add_argument_group("server")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8000)
+    server.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    server.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        metavar="ADDRS",
+        help="front proxies (addresses or networks, comma-separated, or '*') whose X-Forwarded-For/-Proto/"
+        "-Host are believed; from anyone else they are removed (default: nobody)",
+    )
+    server.add_argument("--log-format", choices=("text", "json"), default="text")
+    server.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    server.add_argument("--no-access-log", action="store_true", help="no line per request")
+    gk = parser.add_argument_group("gatekeeper")
+    gk.add_argument("--services", default=None, help="services file (default: the whole catalog)")
+    gk.add_argument(
+        "--secret-keys-file",
+        default=None,
+        metavar="FILE",
+        help="signing keys, one per line, oldest first (default: $GATEKEEPER_SECRET_KEYS; never on the "
+        "command line)",
+    )
+    gk.add_argument("--prefix", default="/_gatekeeper/")
+    gk.add_argument("--mode", choices=("strict", "report"), default=None)
+    gk.add_argument("--csp", choices=("enforce", "report-only", "off"), default="enforce")
+    gk.add_argument("--consent-days", type=float, default=182)
+    gk.add_argument(
+        "--https",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="Secure and __Host- consent cookie: from the request's scheme (auto), or forced",
+    )
+    gk.add_argument("--max-body-bytes", type=int, default=5 * 1024 * 1024)
+    gk.add_argument("--templates", default=None, help="a folder of templates overriding ours")
+
+
+def _run_site(args: argparse.Namespace, kind: str, target: str, options: dict[str, object]) -> int:
+    from .deploy import Site, run
+
+    gatekeeper = {
+        "services": args.services,
+        "prefix": args.prefix,
+        "mode": args.mode,
+        "csp": args.csp,
+        "consent_days": args.consent_days,
+        "https": {"auto": None, "on": True, "off": False}[args.https],
+        "max_body_bytes": args.max_body_bytes,
+        "templates": args.templates,
+    }
+    site = Site(
+        kind=kind,  # type: ignore[arg-type]
+        target=target,
+        gatekeeper=gatekeeper,
+        options=options,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        secret_keys_file=args.secret_keys_file,
+        log_format=args.log_format,
+    )
+    try:
+        run(
+            site,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=not args.no_access_log,
+            log_level=args.log_level,
+        )
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    options = {
+        "host_header": args.host_header,
+        "timeout": args.timeout,
+        "connect_timeout": args.connect_timeout,
+    }
+    return _run_site(args, "proxy", args.upstream, options)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _run_site(args, "serve", args.directory, {})
+
+
+def _add_proxy(sub: Any) -> None:
+    proxy = sub.add_parser("proxy", help="put gatekeeper in front of any HTTP site (a reverse proxy)")
+    proxy.add_argument(
+        "--upstream", required=True, metavar="URL", help="the site, e.g. http://127.0.0.1:8080"
+    )
+    proxy.add_argument(
+        "--host-header",
+        default="preserve",
+        metavar="HOST",
+        help="Host sent upstream: 'preserve' the visitor's (default), 'upstream' for the upstream's own, "
+        "or a value",
+    )
+    proxy.add_argument("--timeout", type=float, default=60.0, help="seconds to wait on the upstream (504)")
+    proxy.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect (504)")
+    _add_site_options(proxy)
+    proxy.set_defaults(func=cmd_proxy)
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="serve a directory of static files behind gatekeeper")
+    serve.add_argument("directory")
+    _add_site_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "scan":
@@ -195,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--block-unmapped", action="store_true")
     init.add_argument("--ignore-https-errors", action="store_true")
     init.set_defaults(func=cmd_init)
+    _add_proxy(sub)
+    _add_serve(sub)
     from .records.cli import add_records_parser  # consent records: stats, show, export, purge, report
 
     add_records_parser(sub)

@@ -13,12 +13,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
-from .registry import Category, ConfigError, Registry
+from .registry import Category, ConfigError, Registry, did_you_mean
 
 __all__ = [
     "COOKIE_LIMIT",
@@ -46,9 +47,18 @@ class ConsentState:
     decided_at: int | None = None
     gpc: bool = False  # this request carries Sec-GPC: 1 (a request fact, not stored)
     granted: frozenset[str] = frozenset()  # the services granted now, all rules applied (derived)
+    # the ids of the site's services (derived): an id outside them is the app's typo, not a "no"
+    offered: AbstractSet[str] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def allows(self, service_id: str) -> bool:
-        """Whether the visitor allows this service now (its category or itself, GPC applied)."""
+        """Whether the visitor allows this service now (its category or itself, GPC applied). An id
+        the site does not offer raises ConfigError (a typo would otherwise read as a silent "no")."""
+        if self.offered is not None and service_id not in self.offered:
+            hint = did_you_mean(service_id, self.offered)
+            raise ConfigError(
+                f"allows({service_id!r}): the site offers no service {service_id!r}{hint}; "
+                f"its services are: {', '.join(sorted(self.offered)) or '(none)'}"
+            )
         return service_id in self.granted
 
     def category_granted(self, category: Category) -> bool:
@@ -66,7 +76,9 @@ class ConsentState:
 
     def derive(self, registry: Registry) -> ConsentState:
         """The same state with `granted` worked out against the registry."""
-        return dataclasses.replace(self, granted=self.granted_services(registry))
+        return dataclasses.replace(
+            self, granted=self.granted_services(registry), offered=registry.by_id.keys()
+        )
 
     def granted_services(self, registry: Registry) -> frozenset[str]:
         return frozenset(s.id for s in registry.services if self.service_granted(s.id, registry))
@@ -179,12 +191,33 @@ class ConsentCodec:
     # -- reading ---------------------------------------------------------------------------------
 
     def read(self, cookie_header: str, *, https: bool, gpc: bool) -> ConsentState:
-        best: ConsentState | None = None
-        for value in cookie_values(cookie_header, self.name(https)):
-            state = self.loads(value, gpc=gpc)
-            if state.decided and (best is None or (state.decided_at or 0) > (best.decided_at or 0)):
-                best = state
-        return best if best is not None else self._undecided[gpc]
+        """The visitor's consent. Several valid cookies (another path, or a parent domain that a
+        sibling subdomain or a plain-HTTP response could set) that disagree give the most
+        restrictive reading: only what every one of them grants."""
+        states = [
+            state
+            for value in cookie_values(cookie_header, self.name(https))
+            if (state := self.loads(value, gpc=gpc)).decided
+        ]
+        if not states:
+            return self._undecided[gpc]
+        if len(states) == 1 or all(s.key == states[0].key for s in states):
+            return states[0]
+        return self._narrowest(states, gpc)
+
+    def _narrowest(self, states: list[ConsentState], gpc: bool) -> ConsentState:
+        categories = frozenset.intersection(*(s.categories for s in states))
+        granted = frozenset.intersection(*(s.granted for s in states))
+        by_id = self.registry.by_id
+        return ConsentState(
+            decided=True,
+            categories=categories,
+            services=frozenset(sid for sid in granted if by_id[sid].category not in categories),
+            gpc_optin=frozenset.intersection(*(s.gpc_optin for s in states)),
+            policy_version=states[0].policy_version,
+            decided_at=max(s.decided_at or 0 for s in states),
+            gpc=gpc,
+        ).derive(self.registry)
 
     def loads(self, value: str, *, gpc: bool = False) -> ConsentState:
         undecided = self._undecided[gpc]

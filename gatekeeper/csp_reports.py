@@ -1,79 +1,99 @@
-"""After the response: what a browser's CSP report names, and the services-file lines that would
-declare it. The endpoint (endpoints.csp_report) reads and limits the body and logs; this module only
-reads reports (`report-uri`'s `csp-report` and the Reporting API's list of `csp-violation`s) and says,
-once per host and page, what the operator can add. Pure, so every report shape is tested without a
-server."""
+"""The CSP report endpoint's reading: what browsers report the policy blocked, for the operator's log.
+
+Anyone can post here, so what is logged is escaped (a newline or an escape sequence in a reported URL
+cannot forge a log line or drive a terminal), each text is cut short, a body holds a bounded number
+of reports, and a per-process budget bounds how many reports are read per second and how many new
+lines they may write per minute; past it the endpoint answers 429 without reading the body.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any, Final
 
-from .registry import Registry
-from .suggest import hint
+__all__ = ["ReportBudget", "Violation", "printable", "violations"]
 
-__all__ = ["Violation", "suggestion", "violations"]
+MAX_REPORTS: Final = 20  # per request: a browser batches a few
+TEXT_LIMIT: Final = 200
 
-_MAX_URL = 200  # reports come from anyone: what is logged is bounded
+
+def printable(value: object, limit: int = TEXT_LIMIT) -> str:
+    """`value` as one line of printable text: control characters, quotes and backslashes escaped
+    (JSON's way), non-ASCII kept readable, at most `limit` characters before escaping."""
+    text = str(value)[:limit]
+    return (
+        json.dumps(text, ensure_ascii=False)[1:-1]
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+        .replace("\x85", "\\u0085")
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    host: str  # the host the page tried to contact
-    path: str  # its path (a catalog service may be told by it: www.google.com/maps)
-    page: str  # the page (scheme, host and path; no query: it may hold a visitor's data)
+    blocked: str  # the blocked URL as reported (cut short, not escaped)
     directive: str
-    enforced: bool  # False: a report-only policy let the request through
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.host, self.page)
+    document: str
 
 
-def _page(raw: object) -> str:
-    try:
-        parts = urlsplit(str(raw)[:_MAX_URL])
-    except ValueError:
-        return ""
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else ""
-
-
-def violations(data: object) -> Iterator[Violation]:
-    """The third-party requests a report body names; anything else in it is skipped."""
+def violations(data: Any) -> Iterator[Violation]:
+    """The reports in a parsed body: the `report-uri` form (`{"csp-report": {...}}`), the Reporting
+    API's list (`[{"body": {...}}]`), or one bare body; at most MAX_REPORTS of them."""
     reports = data if isinstance(data, list) else [data]
-    for report in reports[:100]:
+    for report in reports[:MAX_REPORTS]:
         if not isinstance(report, dict):
             continue
         body = report.get("csp-report") or report.get("body") or {}
         if not isinstance(body, dict):
             continue
-        blocked = str(body.get("blocked-uri") or body.get("blockedURL") or "")[:_MAX_URL]
-        try:
-            parts = urlsplit(blocked)
-            host = (parts.hostname or "").lower()
-        except ValueError:
-            continue
-        if "." not in host:  # "inline", "eval", "data", a bare name: no other host to declare
-            continue
-        directive = str(body.get("effective-directive") or body.get("effectiveDirective")
-                        or body.get("violated-directive") or "")[:40]  # fmt: skip
-        disposition = str(body.get("disposition") or "enforce")
-        page = _page(body.get("document-uri") or body.get("documentURL") or "")
-        yield Violation(host, parts.path or "/", page, directive, disposition != "report")
-
-
-def suggestion(v: Violation, registry: Registry) -> str | None:
-    """One log line for the operator (None for the site's own hosts): the page, the host, and for an
-    undeclared host the services-file lines to add."""
-    if registry.is_first_party(v.host, urlsplit(v.page).hostname or ""):
-        return None
-    what = "blocked" if v.enforced else "reported (report-only: let through)"
-    head = f"CSP {what}: {v.page or 'a page'} contacted {v.host} ({v.directive or 'a fetch'})"
-    declared = registry.services_for(v.host, v.path)
-    if declared:
-        return (
-            f"{head}; it is declared ({declared[0].id}) but this visitor had not allowed it: "
-            "markup the rewriter did not make inert, or a script that added it"
+        yield Violation(
+            str(body.get("blocked-uri") or body.get("blockedURL") or "")[:TEXT_LIMIT],
+            str(body.get("violated-directive") or body.get("effectiveDirective") or "")[:40],
+            str(body.get("document-uri") or body.get("documentURL") or "")[:TEXT_LIMIT],
         )
-    return f"{head}; {hint(v.host, v.path)}"
+
+
+class ReportBudget:
+    """Token buckets for one process: reports read per second, and new log lines per minute."""
+
+    def __init__(
+        self,
+        per_second: float = 20.0,
+        burst: int = 100,
+        lines_per_minute: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate, self.burst, self.lines = per_second, burst, lines_per_minute
+        self.clock = clock
+        self._tokens = float(burst)
+        self._line_tokens = float(lines_per_minute)
+        self._at = clock()
+        self._lock = threading.Lock()
+        self.refused = 0  # requests answered 429, for the operator
+
+    def _refill(self) -> None:
+        now = self.clock()
+        elapsed, self._at = max(0.0, now - self._at), now
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._line_tokens = min(self.lines, self._line_tokens + elapsed * self.lines / 60)
+
+    def take_request(self) -> bool:
+        with self._lock:
+            self._refill()
+            if self._tokens < 1:
+                self.refused += 1
+                return False
+            self._tokens -= 1
+            return True
+
+    def take_line(self) -> bool:
+        with self._lock:
+            self._refill()
+            if self._line_tokens < 1:
+                return False
+            self._line_tokens -= 1
+            return True

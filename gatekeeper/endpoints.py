@@ -23,9 +23,10 @@ from starlette.types import Receive, Scope, Send
 
 from .consent import ConsentCodec, ConsentState, cookie_values, state_for_choice
 from .cookies import expire_cookie
-from .csp_reports import suggestion, violations
-from .logs import log_once
+from .csp_reports import ReportBudget, printable, violations
+from .logs import log_once, logged
 from .registry import Category, Registry
+from .suggest import csp_advice, page_of
 
 __all__ = ["BadRequest", "Choice", "Endpoints", "is_cross_site", "parse_choice", "safe_next"]
 
@@ -182,6 +183,7 @@ class Endpoints:
     is_https: Callable[[Scope], bool]
     once_cookie: str = "gk_once"
     clock: Callable[[], float] = time.time
+    report_budget: ReportBudget = field(default_factory=ReportBudget)
     records: Any = None  # gatekeeper.records.ConsentRecords when the site keeps consent records
     _routes: Mapping[str, Callable[..., Any]] = field(init=False)
 
@@ -332,9 +334,9 @@ class Endpoints:
             return PlainTextResponse("Method not allowed", 405, headers={"Allow": "GET, HEAD"})
         headers = Headers(scope=scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        lang = query.get("lang")
-        if lang not in ("en", "ja"):
-            lang = self.pages.language(headers.get("accept-language"))
+        lang = self.pages.catalogues.parse_lang(query.get("lang")) or self.pages.language(
+            headers.get("accept-language")
+        )
         html = self.pages.disclosure(scope["gatekeeper"], lang, headers.get("host", ""))
         if self.records is not None:
             receipt = self.records.receipt_of(scope, scope["gatekeeper"])
@@ -366,9 +368,12 @@ class Endpoints:
         )
 
     async def csp_report(self, scope: Scope, receive: Receive) -> Response:
-        """Browsers report what the CSP blocked: logged once per directive and host."""
+        """Browsers report what the CSP blocked: logged once per directive and host, escaped, within
+        a per-process budget (gatekeeper/csp_reports.py)."""
         if scope["method"] != "POST":
             return PlainTextResponse("Method not allowed", 405, headers={"Allow": "POST"})
+        if not self.report_budget.take_request():
+            return Response(status_code=429, headers={"Retry-After": "1"})
         try:
             with anyio.fail_after(BODY_TIMEOUT):
                 body = await _read_body(receive, MAX_BODY)
@@ -381,12 +386,31 @@ class Endpoints:
         except (ValueError, RecursionError):
             return Response(status_code=400)
         state: ConsentState = scope["gatekeeper"]
-        for v in violations(data):  # the host and the page, once each, with the lines to add
-            if any(s.id in state.granted for s in self.registry.services_for(v.host, v.path)):
+        for v in violations(data):
+            try:
+                host = urlsplit(v.blocked).netloc or v.blocked
+                services = self.registry.services_for_url(v.blocked)
+            except ValueError:  # "http://[x": report it as written
+                host, services = v.blocked, ()
+            if not host or ("." not in host and ":" not in host):
+                continue  # "about", "inline", "eval", "data": nothing left for another host
+            if any(s.id in state.granted for s in services):
                 continue  # allowed by now: the loader turned it on in place under a report-only CSP
-            line = suggestion(v, self.registry)
-            if line is not None:
-                log_once(log, ("csp", v.key), logging.WARNING, "%s", line)
+            page = page_of(v.document)
+            key = ("csp", host, page)  # each host once per page, with the lines that would declare it
+            if logged(key) or not self.report_budget.take_line():
+                continue
+            log_once(
+                log,
+                key,
+                logging.WARNING,
+                "the CSP %s %s (%s) on %s: %s",
+                "blocked" if self.pages.csp_enforced else "reported (report-only: let through)",
+                printable(host),
+                printable(v.directive),
+                printable(page),
+                csp_advice(v.blocked, services),
+            )
         return Response(status_code=204)
 
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Hashable
 
-__all__ = ["log_once"]
+__all__ = ["log_once", "logged"]
 
 _MAX_KEYS = 4096  # keys come from app output and page content: bounded, so memory is too
 _seen: set[Hashable] = set()
@@ -23,3 +23,9 @@ def log_once(logger: logging.Logger, key: Hashable, level: int, msg: str, *args:
         _seen.add(key)
     logger.log(level, msg, *args)
     return True
+
+
+def logged(key: Hashable) -> bool:
+    """Whether `key` was logged already (its next `log_once` would write nothing)."""
+    with _lock:
+        return key in _seen

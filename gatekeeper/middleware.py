@@ -28,12 +28,14 @@ from .cookies import Verdict, gate_cookies
 from .csp import build_csp, host_of
 from .endpoints import Endpoints
 from .header_gate import gate_header, leaves_for
+from .i18n import Catalogues
 from .logs import log_once
 from .pages import Pages
 from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
+from .startup import refuse, startup_checked
 
 __all__ = ["Gatekeeper", "consent_of"]
 
@@ -57,6 +59,9 @@ class Gatekeeper:
     app = Gatekeeper(app, secret_keys=["a long random key"], services="services.toml")
     """
 
+    failed: ConfigError | None = None  # a mistake kept for start-up (see gatekeeper/startup.py)
+
+    @startup_checked
     def __init__(
         self,
         app: ASGIApp,
@@ -75,7 +80,14 @@ class Gatekeeper:
         privacy_policy_url: str | None = None,
         records: str | None = None,
         records_days: float = RETENTION_DAYS,
+        languages: Sequence[str] | None = None,
+        default_language: str | None = None,
+        locale_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`languages`: the visitor's languages the site offers, BCP 47 tags (default: en, ja, zh-Hans,
+        zh-Hant, ko and any in `locale_dir`); `default_language`: for a visitor neither the page's
+        `<html lang>` nor Accept-Language places (default: the first); `locale_dir`: a folder of
+        the site's own catalogues, `<lang>/LC_MESSAGES/gatekeeper.po`, adding languages or rewording ours."""
         registry = services if isinstance(services, Registry) else load_registry(services)
         if mode is not None:
             if mode not in ("strict", "report"):
@@ -102,6 +114,7 @@ class Gatekeeper:
             site_name=site_name,
             operator_name=operator_name,
             privacy_policy_url=privacy_policy_url,
+            catalogues=Catalogues.load(languages, default_language, locale_dir),
         )
         self.records = None
         if records is not None:  # consent records: one per decision, kept without personal data
@@ -133,6 +146,9 @@ class Gatekeeper:
         return self.https if self.https is not None else scope.get("scheme") in ("https", "wss")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.failed is not None:
+            await refuse(self.failed, scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             if scope["type"] == "lifespan" and self.records is not None:
                 await self.records.lifespan(self.app, scope, receive, send)

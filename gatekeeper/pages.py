@@ -1,8 +1,10 @@
 """Response body, what the visitor sees: the banner and loader snippets, the two-click placeholders and the
-notice page, rendered from the registry (Jinja2, English and Japanese) and cached; no ASGI here.
+notice page, rendered from the registry (Jinja2) in the visitor's language and cached; no ASGI here.
 
-Operator templates in `template_dir` override ours by file name (banner.html, placeholder.html,
-disclosure.html, _settings.html); the context each one gets is written at its top.
+Every text comes from the gettext catalogues (gatekeeper.i18n): templates write `_("English")`, catalog
+texts are translated into the views below. Operator templates in `template_dir` override ours by file
+name (banner.html, placeholder.html, disclosure.html, _settings.html); the context each one gets is
+written at its top.
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ from typing import Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import jinja2
+from babel import UnknownLocaleError
+from babel.dates import format_date
 from markupsafe import escape
 
 from .consent import ConsentState
+from .i18n import N_, Catalogues, folder_of
 from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
-__all__ = ["LANGUAGES", "Pages", "build_static", "consent_mode_defaults", "snippet_budget"]
+__all__ = [
+    "Pages",
+    "build_static",
+    "consent_mode_defaults",
+    "snippet_budget",
+    "upstream_error_page",
+]
 
-LANGUAGES = ("en", "ja")
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
 _NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
 # A body snippet is 5-15 KB (the settings list every service): 256 pages' worth is a few MB. A path
@@ -63,211 +73,46 @@ class Embed(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
-# Texts. Operators change wording by overriding a template; these are the defaults.
+# Category texts (message ids: the catalogues under locales/ translate them)
 
-_TEXTS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "title": "Cookies and information sent to other companies",
-        "intro": "This site's own cookies only make it easier to use and hold no personal "
-        "information. With your permission, we also use the services below, which send "
-        "information about your visit to the companies that provide them.",
-        "details": "Details: who receives what, and why",
-        "service_line": "Recipient: {vendor} — Purpose: {purpose}",
-        "later": "You can change your choice at any time under “Privacy settings”.",
-        "gpc": "Your browser sends a Global Privacy Control signal, and we honour it: services "
-        "that sell or share your information stay off unless you turn them on here.",
-        "accept": "Accept all",
-        "reject": "Reject all",
-        "settings": "Settings",
-        "save": "Save choices",
-        "reopen": "Privacy settings",
-        "hint": "Nothing is on until you turn it on. Ticking a category allows every service in "
-        "it; to allow only some, tick just those services.",
-        "necessary": "Strictly necessary (always on)",
-        "necessary_about": "Keep the site working and remember the choice you make here.",
-        "recipient": "Recipient",
-        "category": "Category",
-        "sent": "Information sent",
-        "colon": ": ",
-        "purpose": "Purpose",
-        "policy": "Privacy policy",
-        "their_cookies": "Cookies it sets",
-        "cookie_meta": "(Lifetime: {lifetime})",
-        "cookie_meta_site": "(Lifetime: {lifetime}; set on this site's domain)",
-        "consent_cookie": "Remembers the choices you make about cookies and the services listed here.",
-        "your_choice": "Your choice",
-        "allowed": "Allowed",
-        "not_allowed": "Not allowed",
-        "not_allowed_gpc": "Not allowed (Global Privacy Control)",
-        "ph_intro": "This content is provided by {name} ({vendor}). Loading it sends information "
-        "about your visit to {vendor}.",
-        "ph_details": "About the information sent",
-        "ph_undeclared_title": "Content from {host}",
-        "ph_undeclared": "This {what} would load from {host}, a third party this site has not declared, so "
-        "it is not shown. Nothing has been sent to {host}.",
-        "what_iframe": "embedded page",
-        "what_video": "video",
-        "what_audio": "audio",
-        "what_object": "embedded content",
-        "once": "Load once",
-        "always": "Always allow {name}",
-        "always_short": "Always allow",
-        "details_short": "Details",
-        "page_intro": "This site uses cookies only to make it easier to use; they hold no personal "
-        "information. Only with your permission does it use the services below, which send "
-        "information about your visit to the recipients named here. This page is generated from "
-        "the site's configuration, so it lists exactly what the site does.",
-        "services": "Services that receive information",
-        "no_services": "This site uses no such services.",
-        "site_cookies": "Cookies set by this site",
-        "no_cookies": "This site sets no cookies of its own other than the one that remembers your choice.",
-        "name": "Name",
-        "lifetime": "Lifetime",
-        "session": "Until you close the browser",
-        "days": "{n} days",
-        "hours": "{n} hours",
-        "choices": "Your choices",
-        "version": "Policy version",
-        "language": "日本語",
-        "site_policy": "Privacy policy",
-        "back": "Back to {site}",
-        "operator": "{site} is operated by {operator}.",
-        "changed": "Last changed on {date}.",
-        "date": "{d} {month} {y}",
-        "months": "January February March April May June July August September October November December",
-        "share_on": "Share on {network}",
-        "share_title": "Opens {network} in a new tab; nothing is sent to it before you click.",
-        "receipt": "Your choice of {date}. Receipt code:",
-        "receipt_download": "Download the receipt (JSON)",
-    },
-    "ja": {
-        "title": "Cookieと外部送信について",
-        "intro": "本サイトが使用するCookieは、サイトを使いやすくするためのものであり、個人を特定する"
-        "情報は含まれていません。皆様の同意をいただいた場合に限り、次のサービスを利用し、閲覧に関する"
-        "情報を各サービスの提供事業者に送信します。",
-        "details": "送信される情報と送信先の詳細",
-        "service_line": "送信先：{vendor}　利用目的：{purpose}",
-        "later": "選択した内容は「プライバシー設定」からいつでも変更できます。",
-        "gpc": "お使いのブラウザからグローバル・プライバシー・コントロール（GPC）の信号を受信しました。"
-        "本サイトはこれを尊重し、情報の販売・共有にあたるサービスは、ここで有効にされない限り利用"
-        "しません。",
-        "accept": "すべて同意する",
-        "reject": "すべて拒否する",
-        "settings": "詳細設定",
-        "save": "選択した内容を保存する",
-        "reopen": "プライバシー設定",
-        "hint": "選択されるまで、いずれも無効です。分類を選択すると、その分類のすべてのサービスを"
-        "許可します。一部のサービスのみを許可する場合は、そのサービスだけを選択してください。",
-        "necessary": "必須（常に有効）",
-        "necessary_about": "サイトの動作と、この画面で選択した内容の記憶に使用します。",
-        "recipient": "送信先",
-        "category": "分類",
-        "sent": "送信される情報",
-        "colon": "：",
-        "purpose": "利用目的",
-        "policy": "プライバシーポリシー",
-        "their_cookies": "送信先が設定するCookie",
-        "cookie_meta": "（保存期間：{lifetime}）",
-        "cookie_meta_site": "（保存期間：{lifetime}、本サイトのドメインに設定）",
-        "consent_cookie": "Cookieと、ここに記載したサービスについての選択内容を記憶します。",
-        "your_choice": "現在の設定",
-        "allowed": "許可しています",
-        "not_allowed": "許可していません",
-        "not_allowed_gpc": "許可していません（GPC）",
-        "ph_intro": "このコンテンツは{vendor}の{name}により提供されています。表示すると、閲覧に関する"
-        "情報が{vendor}に送信されます。",
-        "ph_details": "外部送信について",
-        "ph_undeclared_title": "{host}のコンテンツ",
-        "ph_undeclared": "この{what}は、本サイトが申告していない第三者（{host}）から読み込まれるため、"
-        "表示していません。{host}には何も送信されていません。",
-        "what_iframe": "埋め込みページ",
-        "what_video": "動画",
-        "what_audio": "音声",
-        "what_object": "埋め込みコンテンツ",
-        "once": "今回のみ表示する",
-        "always": "{name}を常に許可する",
-        "always_short": "常に許可する",
-        "details_short": "詳細",
-        "page_intro": "本サイトでは、サイトを使いやすくするためにのみCookieを使用しており、Cookieに"
-        "個人を特定する情報は含まれていません。皆様の同意をいただいた場合に限り、次の外部サービスを"
-        "利用し、閲覧に関する情報を以下の送信先に送信します。このページはサイトの設定から自動的に"
-        "作成しており、実際の動作と一致しています。",
-        "services": "外部送信先と送信される情報",
-        "no_services": "本サイトでは、外部送信を行うサービスを利用していません。",
-        "site_cookies": "本サイトが使用するCookie",
-        "no_cookies": "本サイトでは、選択内容を記憶するためのCookie以外は使用していません。",
-        "name": "名称",
-        "lifetime": "保存期間",
-        "session": "ブラウザを閉じるまで",
-        "days": "{n}日",
-        "hours": "{n}時間",
-        "choices": "同意の設定",
-        "version": "ポリシーのバージョン",
-        "language": "English",
-        "site_policy": "プライバシーポリシー",
-        "back": "{site}に戻る",
-        "operator": "{site}の運営者：{operator}",
-        "changed": "最終更新日：{date}",
-        "date": "{y}年{m}月{d}日",
-        "months": "",
-        "share_on": "{network}で共有",
-        "share_title": "{network}を新しいタブで開きます。クリックするまで何も送信されません。",
-        "receipt": "{date}に選択した内容の受付番号：",
-        "receipt_download": "控えをダウンロード（JSON）",
-    },
-}
-
-_CATEGORY_TEXTS: Mapping[Category, Mapping[str, tuple[str, str, str]]] = {
-    # (label, what it is, the one sentence that asks for it; {services} lists the services)
-    Category.USABILITY: {
-        "en": ("Usability", "Remembers settings such as language and text size on this device.",
-               "Usability: remember your settings, such as language and text size."),
-        "ja": ("利便性向上", "表示言語や文字サイズなどの設定を、この端末に記憶します。",
-               "利便性向上：表示言語や文字サイズなどの設定を記憶します。"),
-    },
-    Category.ANALYTICS: {
-        "en": ("Analytics", "Measures how pages are used, so that the site can be improved.",
-               "Analytics ({services}): measure how pages are used, to improve the site."),
-        "ja": ("アクセス解析", "サイトの改善のため、ページの閲覧状況を測定します。",
-               "アクセス解析（{services}）：サイトの改善のため、閲覧状況を測定します。"),
-    },
-    Category.SOCIAL: {
-        "en": ("Social media", "Share buttons and posts from social networks.",
-               "Social media ({services}): show share buttons and posts; the network learns "
-               "which page you are viewing."),
-        "ja": ("ソーシャルメディア", "SNSの共有ボタンや投稿を表示します。",
-               "ソーシャルメディア（{services}）：共有ボタンや投稿を表示します。閲覧中のページが"
-               "SNSの事業者に伝わります。"),
-    },
-    Category.MEDIA: {
-        "en": ("Videos and maps", "Videos, maps and other content embedded from other sites.",
-               "Videos and maps ({services}): play embedded content; its provider receives your "
-               "IP address and the page you are viewing."),
-        "ja": ("動画・地図", "他のサイトの動画や地図などを埋め込んで表示します。",
-               "動画・地図（{services}）：埋め込まれた動画や地図を表示します。提供事業者にIP"
-               "アドレスや閲覧中のページが送信されます。"),
-    },
-    Category.MARKETING: {
-        "en": ("Advertising", "Measures advertising and shows advertising suited to you.",
-               "Advertising ({services}): measure advertising and show advertising suited to you."),
-        "ja": ("広告", "広告の効果測定や、閲覧者に合わせた広告の表示に使用します。",
-               "広告（{services}）：広告の効果を測定し、閲覧者に合わせた広告を表示します。"),
-    },
-    Category.NECESSARY: {
-        "en": ("Strictly necessary", "Keeps the site working.", "Strictly necessary."),
-        "ja": ("必須", "サイトの動作に必要です。", "必須。"),
-    },
-    Category.REQUIRED: {
-        "en": ("Required for the site to work",
-               "Loaded without consent because the site cannot work without it; receives your IP "
-               "address and the page you are viewing.",
-               "Required for the site to work (loaded without consent)."),
-        "ja": ("サイトの動作に必須の配信元",
-               "サイトの動作に欠かせないため、同意なしに読み込みます。IPアドレスと閲覧中のページが"
-               "送信されます。",
-               "サイトの動作に必須（同意なしに読み込みます）。"),
-    },
+_CATEGORY_TEXTS: Mapping[Category, tuple[str, str, str]] = {
+    # (label, what it is, the one sentence that asks for it; %(services)s lists the services)
+    Category.USABILITY: (
+        N_("Usability"),
+        N_("Remembers settings such as language and text size on this device."),
+        N_("Usability: remember your settings, such as language and text size."),
+    ),
+    Category.ANALYTICS: (
+        N_("Analytics"),
+        N_("Measures how pages are used, so that the site can be improved."),
+        N_("Analytics (%(services)s): measure how pages are used, to improve the site."),
+    ),
+    Category.SOCIAL: (
+        N_("Social media"),
+        N_("Share buttons and posts from social networks."),
+        N_("Social media (%(services)s): show share buttons and posts; the network learns which page "
+           "you are viewing."),
+    ),
+    Category.MEDIA: (  # web fonts too (Google Fonts): the label says so
+        N_("Embedded content (videos, maps, fonts)"),
+        N_("Videos, maps, web fonts and other content loaded from other sites."),
+        N_("Embedded content (%(services)s): show videos, maps and fonts from other sites; their "
+           "providers receive your IP address and the page you are viewing."),
+    ),
+    Category.MARKETING: (
+        N_("Advertising"),
+        N_("Measures advertising and shows advertising suited to you."),
+        N_("Advertising (%(services)s): measure advertising and show advertising suited to you."),
+    ),
+    Category.NECESSARY: (N_("Strictly necessary"), N_("Keeps the site working."), N_("Strictly necessary.")),
+    Category.REQUIRED: (
+        N_("Required for the site to work"),
+        N_("Loaded without consent because the site cannot work without it; receives your IP address "
+           "and the page you are viewing."),
+        N_("Required for the site to work (loaded without consent)."),
+    ),
 }  # fmt: skip
+_CONSENT_COOKIE = N_("Remembers the choices you make about cookies and the services listed here.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,37 +202,6 @@ def snippet_budget(static: Mapping[str, tuple[bytes, str]]) -> int:
     return sum(len(gzip.compress(data, 9)) for data, _ in static.values())
 
 
-@lru_cache(maxsize=512)
-def _accept_language(header: str) -> str | None:
-    ranked: list[tuple[float, int, str]] = []
-    for i, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, eq, value = param.strip().partition("=")
-            if eq and key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = -1.0
-        if q > 0:
-            ranked.append((-q, i, tag.strip().lower()))
-    for _, _, tag in sorted(ranked):
-        primary = tag.replace("_", "-").split("-")[0]
-        if primary in LANGUAGES:
-            return primary
-        if primary == "*":
-            return LANGUAGES[0]
-    return None
-
-
-def _primary(tag: str | None) -> str | None:
-    if not tag:
-        return None
-    primary = tag.strip().lower().replace("_", "-").split("-")[0]
-    return primary if primary in LANGUAGES else None
-
-
 def _css_length(value: str | int | None) -> str | None:
     if value is None or isinstance(value, bool):
         return None
@@ -417,9 +231,11 @@ def _placeholder_size(embed: Embed, kind: str, small: bool) -> str:
     return f"width:100%;aspect-ratio:{ratio}"
 
 
-def _network(service: Service) -> str:
-    """What a share link calls the network: the service's name without its parenthesis or 'button'."""
-    return re.sub(r"\s*\(.*\)|\s+button$", "", service.name).strip() or service.name
+def _network(name: str) -> str:
+    """What a share link calls the network: the service's name (in the visitor's language) without
+    its parenthesis or its word for 'button'."""
+    short = re.sub(r"\s*[（(].*[）)]|\s*(button|ボタン|按钮|按鈕|버튼)$", "", name).strip()
+    return short or name
 
 
 def _shared_page(embed: Embed, page_url: str) -> str:
@@ -442,12 +258,6 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0]
 
 
-def _date(day: datetime.date, t: Mapping[str, str]) -> str:
-    months = t["months"].split()
-    month = months[day.month - 1] if len(months) == 12 else str(day.month)
-    return t["date"].format(y=day.year, m=day.month, d=day.day, month=month)
-
-
 def _is_small(embed: Embed) -> bool:
     """Button-sized (a like or share button in a frame): no room for more than a line."""
     width, height = _css_length(embed.width), _css_length(embed.height)
@@ -455,14 +265,6 @@ def _is_small(embed: Embed) -> bool:
         (height and height.endswith("px") and float(height[:-2]) < 150)
         or (width and width.endswith("px") and float(width[:-2]) < 260)
     )
-
-
-def _lifetime(days: float | None, t: Mapping[str, str]) -> str:
-    if days is None:
-        return t["session"]
-    if days < 1:
-        return t["hours"].format(n=max(1, round(days * 24)))
-    return t["days"].format(n=f"{days:g}")
 
 
 K = TypeVar("K", bound=Hashable)
@@ -503,6 +305,7 @@ class Pages:
         template_dir: str | os.PathLike[str] | None = None,
         csp_enforced: bool = True,
         consent_cookie: tuple[str, float] | None = None,
+        catalogues: Catalogues | None = None,
         site_name: str | None = None,
         operator_name: str | None = None,
         privacy_policy_url: str | None = None,
@@ -510,7 +313,8 @@ class Pages:
         """`consent_cookie`: (name, lifetime in days) of the cookie that keeps the visitor's choice, so
         the notice lists it too. `site_name` (default: the request's host) and `operator_name` name the
         site and who runs it on the notice page; `privacy_policy_url` (a path or an http(s) URL) is
-        linked from the banner and the notice."""
+        linked from the banner and the notice; `catalogues`: the languages offered and their texts
+        (default: ours)."""
         if privacy_policy_url is not None and not re.match(
             r"^(https?://[^\s/]+|/(?!/))\S*$", privacy_policy_url
         ):
@@ -525,6 +329,7 @@ class Pages:
         self.operator_name = operator_name
         self.privacy_policy_url = privacy_policy_url
         self.registry = registry
+        self.catalogues = catalogues or Catalogues.load()
         self.prefix = prefix
         self.csp_enforced = csp_enforced
         self.consent_cookie = consent_cookie
@@ -542,7 +347,9 @@ class Pages:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        self._install_gettext()
         files = resources.files("gatekeeper.snippets")
         self.static: Mapping[str, tuple[bytes, str]] = build_static(
             files.joinpath("loader.js").read_text("utf-8"),
@@ -557,10 +364,30 @@ class Pages:
         self._placeholders: _LRU[Hashable, str] = _LRU(_PLACEHOLDERS_CACHED)
         self._check_templates()
 
+    def _install_gettext(self) -> None:
+        """`_()` and `{% trans %}` in templates look up the language of the render (its `lang`)."""
+        cat = self.catalogues
+
+        @jinja2.pass_context
+        def gettext(ctx: jinja2.runtime.Context, msgid: str) -> str:
+            return cat.gettext(ctx["lang"], msgid)
+
+        @jinja2.pass_context
+        def ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+            return cat.gettext(ctx["lang"], singular if n == 1 else plural)
+
+        @jinja2.pass_context
+        def pgettext(ctx: jinja2.runtime.Context, context: str, msgid: str) -> str:
+            return cat.pgettext(ctx["lang"], context, msgid)
+
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext, ngettext, newstyle=True, pgettext=pgettext
+        )
+
     def _check_templates(self) -> None:
         """An operator's template with a mistake fails at start-up, not on a visitor's page."""
         try:
-            for lang in LANGUAGES:
+            for lang in self.catalogues.languages:
                 for state in (ConsentState(), ConsentState(decided=True, gpc=True)):
                     self._render_snippets(state, lang, frozenset())
                     self.disclosure(state, lang)
@@ -573,21 +400,38 @@ class Pages:
     # -- language ----------------------------------------------------------------------------------
 
     def language(self, accept_language: str | None, html_lang: str | None = None) -> str:
-        """The page's own `<html lang>` when we speak it, else the visitor's best Accept-Language."""
-        return (
-            _primary(html_lang)
-            or (_accept_language(accept_language) if accept_language else None)
-            or LANGUAGES[0]
-        )
+        """The page's own `<html lang>` when we speak it, else the visitor's best Accept-Language,
+        else the configured default."""
+        return self.catalogues.choose(html_lang, accept_language)
+
+    def _lang(self, lang: str) -> str:
+        return lang if lang in self.catalogues.languages else self.catalogues.default
 
     # -- views -------------------------------------------------------------------------------------
 
-    def _texts(self, lang: str) -> Mapping[str, str]:
-        return _TEXTS.get(lang, _TEXTS["en"])
+    def _lifetime(self, days: float | None, lang: str) -> str:
+        _ = self.catalogues.gettext
+        if days is None:
+            return _(lang, N_("Until you close the browser"))
+        if days < 1:
+            hours = max(1, round(days * 24))
+            return _(lang, N_("1 hour")) if hours == 1 else _(lang, N_("%(n)s hours")) % {"n": hours}
+        return _(lang, N_("1 day")) if days == 1 else _(lang, N_("%(n)s days")) % {"n": f"{days:g}"}
+
+    def _date(self, day: datetime.date, lang: str) -> str:
+        """A date as the language writes it (CLDR's long form through Babel: 2026年12月3日, December 3,
+        2026); ISO for a language CLDR does not know."""
+        try:
+            return format_date(day, "long", locale=folder_of(lang))
+        except (ValueError, UnknownLocaleError):
+            return day.isoformat()
+
+    def _label(self, category: Category, lang: str) -> str:
+        return self.catalogues.gettext(lang, _CATEGORY_TEXTS[category][0])
 
     def _service_view(self, s: Service, state: ConsentState, granted: frozenset[str], lang: str
                       ) -> ServiceView:  # fmt: skip
-        t = self._texts(lang)
+        text = self.catalogues.text
         status = "allowed" if s.id in granted else "not_allowed"
         if (
             status == "not_allowed"
@@ -598,34 +442,36 @@ class Pages:
             status = "not_allowed_gpc"
         return ServiceView(
             id=s.id,
-            name=s.name,
-            vendor=s.vendor,
-            category=_CATEGORY_TEXTS[s.category][lang][0],
-            purpose=s.purpose.get(lang),
-            data_sent=s.data_sent.get(lang),
+            name=text(lang, s.name),
+            vendor=text(lang, s.vendor),
+            category=self._label(s.category, lang),
+            purpose=text(lang, s.purpose),
+            data_sent=text(lang, s.data_sent),
             policy_url=s.policy_url,
             cookies=tuple(
-                (c.name, c.purpose.get(lang), _lifetime(c.max_age_days, t), c.first_party) for c in s.cookies
+                (c.name, text(lang, c.purpose), self._lifetime(c.max_age_days, lang), c.first_party)
+                for c in s.cookies
             ),
             checked=s.id in granted,
             status=status,
         )
 
     def _category_views(self, state: ConsentState, lang: str) -> tuple[CategoryView, ...]:
+        _ = self.catalogues.gettext
         granted = state.granted_services(self.registry)
-        sep = "、" if lang == "ja" else ", "
+        sep = self.catalogues.pgettext(lang, "between the names in a list", ", ")
         views = []
         for category in self.registry.categories:
-            label, about, ask = _CATEGORY_TEXTS[category][lang]
+            label, about, ask = (_(lang, m) for m in _CATEGORY_TEXTS[category])
             services = tuple(
                 self._service_view(s, state, granted, lang)
                 for s in self.registry.services
                 if s.category is category
             )
             if services:
-                ask = ask.format(services=sep.join(dict.fromkeys(s.name for s in services)))
+                ask = ask.replace("%(services)s", sep.join(dict.fromkeys(s.name for s in services)))
             else:
-                ask = re.sub(r"\s*[（(]\{services\}[）)]", "", ask)
+                ask = re.sub(r"\s*[（(]%\(services\)s[）)]", "", ask)
             views.append(
                 CategoryView(category.value, label, about, ask, state.category_granted(category), services)
             )
@@ -634,7 +480,6 @@ class Pages:
     def _context(self, state: ConsentState, lang: str) -> dict[str, object]:
         return {
             "lang": lang,
-            "t": self._texts(lang),
             "prefix": self.prefix,
             "action": self.prefix + "consent",
             "disclosure_url": f"{self.prefix}disclosure?lang={lang}",
@@ -666,7 +511,7 @@ class Pages:
         return out
 
     def _render_snippets(self, state: ConsentState, lang: str, granted: frozenset[str]) -> tuple[str, str]:
-        lang = lang if lang in LANGUAGES else LANGUAGES[0]
+        lang = self._lang(lang)
         mode = consent_mode_defaults(state, state.granted_services(self.registry), self.registry)
         args = json.dumps(["consent", "default", mode], separators=(",", ":"))[1:-1]
         head = (
@@ -693,7 +538,7 @@ class Pages:
         share button, a plain link to the network's share page (it learns nothing until clicked)."""
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
         if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
-            ids = tuple(s if isinstance(s, str) else s.name for s in embed.services)
+            ids = tuple(s if isinstance(s, str) else s.name.en for s in embed.services)
         shared = _shared_page(embed, page_url)
         key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
@@ -705,7 +550,7 @@ class Pages:
         )
 
     def _render_placeholder(self, embed: Embed, lang: str, shared: str = "") -> str:
-        lang = lang if lang in LANGUAGES else LANGUAGES[0]
+        lang = self._lang(lang)
         by_id = self.registry.by_id
         services = [
             by_id[i] for i in (s if isinstance(s, str) else s.id for s in embed.services) if i in by_id
@@ -718,11 +563,11 @@ class Pages:
         if first.share_url and shared and (embed.share or small):
             share_url = first.share_url.replace("{url}", quote(shared, safe=""))
         query = urlencode([("service", s.id) for s in services] + [("embed", str(embed.index))])
+        view = self._service_view(first, ConsentState(), frozenset(), lang)
         return (
             self.env.get_template("placeholder.html")
             .render(
                 lang=lang,
-                t=self._texts(lang),
                 action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23gk-ph-{embed.index}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
                 index=embed.index,
@@ -730,8 +575,8 @@ class Pages:
                 inline=embed.tag.lower() in _INLINE_TAGS,
                 small=small,
                 share_url=share_url,
-                network=_network(first),
-                service=self._service_view(first, ConsentState(), frozenset(), lang),
+                network=_network(view.name),
+                service=view,
                 services=[s.id for s in services],
             )
             .strip()
@@ -747,16 +592,14 @@ class Pages:
         if any(v and v.endswith("px") and float(v[:-2]) <= 2 for v in (width, height)):
             return ""
         tag = embed.tag.lower()
-        t = self._texts(lang)
-        what = t["what_" + (tag if tag in ("video", "audio") else "iframe" if "frame" in tag else "object")]
+        kind = tag if tag in ("video", "audio") else "iframe" if "frame" in tag else "object"
         return (
             self.env.get_template("undeclared.html")
             .render(
                 lang=lang,
-                t=t,
                 index=embed.index,
-                host=first.name,
-                what=what,
+                host=first.name.en,
+                kind=kind,
                 size=_placeholder_size(embed, first.placeholder.value, _is_small(embed)),
                 inline=tag in _INLINE_TAGS,
             )
@@ -768,27 +611,25 @@ class Pages:
     def disclosure(self, state: ConsentState, lang: str, host: str = "") -> str:
         """The full notice page: who receives what and why, the site's cookies, and the choices;
         `host` (the request's) names the site when no site_name is configured."""
-        if lang not in LANGUAGES:
-            lang = LANGUAGES[0]
-        t = self._texts(lang)
-        necessary = _CATEGORY_TEXTS[Category.NECESSARY][lang][0]
+        lang = self._lang(lang)
+        necessary = self._label(Category.NECESSARY, lang)
         own = []
         if self.consent_cookie:
             name, days = self.consent_cookie
-            own.append(CookieView(name, necessary, t["consent_cookie"], _lifetime(days, t)))
+            purpose = self.catalogues.gettext(lang, _CONSENT_COOKIE)
+            own.append(CookieView(name, necessary, purpose, self._lifetime(days, lang)))
         cookies = tuple(
             own
             + [
                 CookieView(
                     c.name,
-                    _CATEGORY_TEXTS[c.category][lang][0],
-                    c.purpose.get(lang),
-                    _lifetime(c.max_age_days, t),
+                    self._label(c.category, lang),
+                    self.catalogues.text(lang, c.purpose),
+                    self._lifetime(c.max_age_days, lang),
                 )
                 for c in self.registry.cookies
             ]
         )
-        other = "ja" if lang == "en" else "en"
         granted = state.granted_services(self.registry)
         return self.env.get_template("disclosure.html").render(
             self._context(state, lang),
@@ -796,11 +637,14 @@ class Pages:
             next=f"{self.prefix}disclosure?lang={lang}",
             cookies=cookies,
             policy_version=self.registry.policy_version,
-            policy_date=_date(self.registry.policy_date, t) if self.registry.policy_date else None,
+            other_languages=tuple(
+                (other, self.catalogues.endonym(other), f"{self.prefix}disclosure?lang={other}")
+                for other in self.catalogues.languages
+                if other != lang
+            ),
+            policy_date=self._date(self.registry.policy_date, lang) if self.registry.policy_date else None,
             site_name=self.site_name or _hostname(host),
             operator_name=self.operator_name,
-            other_language_url=f"{self.prefix}disclosure?lang={other}",
-            other_language=other,
         )
 
 
@@ -813,3 +657,39 @@ class _SampleEmbed:
     height: str | int | None = 315
     url: str = "https://example.com/"
     share: bool = False
+
+
+_UPSTREAM_ERRORS: Mapping[int, tuple[str, str]] = {
+    502: (
+        N_("The site is not reachable right now"),
+        N_(
+            "The server that holds this site did not accept the connection. Please try again in a few "
+            "minutes."
+        ),
+    ),
+    504: (
+        N_("The site is taking too long to answer"),
+        N_("The server that holds this site did not answer in time. Please try again in a few minutes."),
+    ),
+}
+
+
+@lru_cache(maxsize=1)
+def _default_catalogues() -> Catalogues:
+    return Catalogues.load()
+
+
+def upstream_error_page(
+    status: int, accept_language: str | None, catalogues: Catalogues | None = None
+) -> bytes:
+    """The small page `gatekeeper proxy` answers with when the site behind it refuses (502) or is too
+    slow (504): what happened, in the visitor's language, and nothing about the servers."""
+    cat = catalogues or _default_catalogues()
+    lang = cat.choose(None, accept_language)
+    title, about = (cat.gettext(lang, m) for m in _UPSTREAM_ERRORS[status])
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(about)}</p><p>{status}</p></body></html>\n"
+    ).encode()

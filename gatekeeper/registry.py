@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import fnmatch
 import hashlib
 import json
@@ -41,6 +42,7 @@ __all__ = [
     "ServiceCookie",
     "Text",
     "country_domains",
+    "did_you_mean",
     "load_registry",
     "required_notice",
     "undeclared_service",
@@ -50,7 +52,20 @@ MAX_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at 400 days; a longer dec
 
 
 class ConfigError(ValueError):
-    """A services file or a middleware argument is wrong; the message says where and how to fix it."""
+    """A services file or a middleware argument is wrong; the message says where and how to fix it.
+    `errors` holds every mistake found in one file (the message lists them all)."""
+
+    def __init__(self, message: str, errors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors or (message,)
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """' (did you mean 'youtube'?)' for a near miss, else ''."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class Category(StrEnum):
@@ -95,13 +110,30 @@ class Placeholder(StrEnum):
     NONE = "none"  # tags and pixels: nothing visible to replace
 
 
+_LANG_TAG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
-    en: str
-    ja: str
+    """A text a visitor reads. `en` is the English and the message id in the gettext catalogues
+    (gatekeeper.i18n translates it); `own` is an operator's own wording in other languages, given
+    inline in a services file, which wins over the catalogues."""
 
-    def get(self, lang: str) -> str:
-        return self.ja if lang == "ja" else self.en
+    en: str
+    own: tuple[tuple[str, str], ...] = ()  # (language tag, text), sorted
+
+    def get(self, lang: str) -> str | None:
+        """The text's own wording in a language (English always), else None."""
+        if lang == "en":
+            return self.en
+        return next((text for tag, text in self.own if tag == lang), None)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return ("en", *(tag for tag, _ in self.own))
+
+    def __str__(self) -> str:
+        return self.en
 
 
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+$")
@@ -232,8 +264,8 @@ class ServiceCookie:
 @dataclass(frozen=True, slots=True)
 class Service:
     id: str
-    name: str
-    vendor: str  # the recipient's legal name
+    name: Text
+    vendor: Text  # the recipient's legal name
     category: Category
     purpose: Text
     data_sent: Text
@@ -251,16 +283,16 @@ class Service:
         """What a visitor is asked to consent to about this service (feeds the policy version)."""
         return {
             "id": self.id,
-            "name": self.name,
-            "vendor": self.vendor,
+            "name": [self.name.en, self.name.own],
+            "vendor": [self.vendor.en, self.vendor.own],
             "category": self.category.value,
-            "purpose": [self.purpose.en, self.purpose.ja],
-            "data_sent": [self.data_sent.en, self.data_sent.ja],
+            "purpose": [self.purpose.en, self.purpose.own],
+            "data_sent": [self.data_sent.en, self.data_sent.own],
             "policy_url": self.policy_url,
             "sale_share": self.sale_share,
             "hosts": sorted(str(h) for h in self.hosts),
             "cookies": sorted(
-                [c.name, c.purpose.en, c.purpose.ja, c.max_age_days, c.first_party] for c in self.cookies
+                [c.name, c.purpose.en, c.purpose.own, c.max_age_days, c.first_party] for c in self.cookies
             ),
         }
 
@@ -276,8 +308,10 @@ def undeclared_service(url: str) -> Service:
         host = urlsplit(url).hostname or url
     except ValueError:  # not a URL a browser would fetch either: name what was written
         host = url[:100]
-    blank = Text("", "")
-    return Service(UNDECLARED, host, "", Category.MEDIA, blank, blank, "", (), placeholder=Placeholder.POST)
+    blank = Text("")
+    return Service(
+        UNDECLARED, Text(host), blank, Category.MEDIA, blank, blank, "", (), placeholder=Placeholder.POST
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +368,7 @@ class Registry:
         data = {
             "services": sorted((s.consent_fingerprint() for s in self.services), key=lambda d: str(d["id"])),
             "cookies": sorted(
-                [c.name, c.category.value, c.purpose.en, c.purpose.ja, c.max_age_days]
+                [c.name, c.category.value, c.purpose.en, c.purpose.own, c.max_age_days]
                 for c in self.cookies
                 if c.category is not Category.NECESSARY
             ),
@@ -403,7 +437,7 @@ class Registry:
 
 
 # ---------------------------------------------------------------------------------------------
-# Loading and validation
+# Loading and validation: every mistake in a file is collected and reported together.
 
 _SERVICE_KEYS = {
     "id",
@@ -431,41 +465,67 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _COOKIE_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z?\[\]]+$")
 
 
+class _Skip(Exception):
+    """An entry whose mistakes are already collected: leave it out and go on."""
+
+
 class _Where:
-    """Names the place of a mistake: file, entry, key."""
+    """Names the place of a mistake (file, entry, key) and collects every mistake of a file."""
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.errors: list[str] = []
 
     def error(self, entry: str, message: str) -> ConfigError:
         return ConfigError(f"{self.source}: {entry}: {message}")
+
+    def note(self, e: ConfigError) -> None:
+        self.errors.extend(e.errors)
+
+    def raise_collected(self) -> None:
+        if len(self.errors) == 1:
+            raise ConfigError(self.errors[0])
+        if self.errors:
+            lines = "\n".join(f"  - {e}" for e in self.errors)
+            raise ConfigError(f"{self.source}: {len(self.errors)} mistakes:\n{lines}", tuple(self.errors))
 
 
 def _check_keys(where: _Where, entry: str, table: Mapping[str, Any], known: set[str]) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
         raise where.error(
-            entry, f"unknown key {unknown[0]!r}; the keys known here are: {', '.join(sorted(known))}"
+            entry,
+            f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], known)}; "
+            f"the keys known here are: {', '.join(sorted(known))}",
         )
 
 
 def _text(where: _Where, entry: str, key: str, value: Any) -> Text:
     if isinstance(value, str) and value.strip():
-        return Text(value, value)
+        return Text(value)
     if isinstance(value, Mapping):
-        _check_keys(where, f"{entry} {key}", value, {"en", "ja"})
-        en, ja = value.get("en"), value.get("ja")
-        if isinstance(en, str) and en.strip():
-            return Text(en, ja if isinstance(ja, str) and ja.strip() else en)
-    raise where.error(entry, f"{key!r} must be a text, or a table {{ en = '...', ja = '...' }}")
+        bad = [tag for tag in value if not _LANG_TAG_RE.match(str(tag).replace("_", "-"))]
+        if bad:
+            raise where.error(
+                f"{entry} {key}", f"{bad[0]!r} is not a language tag; use one such as 'ja' or 'zh-Hant'"
+            )
+        texts = {str(tag).replace("_", "-"): v for tag, v in value.items()}
+        if all(isinstance(v, str) and v.strip() for v in texts.values()) and "en" in texts:
+            own = tuple(sorted((tag, v) for tag, v in texts.items() if tag != "en"))
+            return Text(texts["en"], own)
+    raise where.error(
+        entry, f"{key!r} must be a text, or a table of texts by language {{ en = '...', ja = '...' }}"
+    )
 
 
 def _category(where: _Where, entry: str, value: Any) -> Category:
     try:
         return Category(value)
     except ValueError:
-        choices = ", ".join(c.value for c in Category)
-        raise where.error(entry, f"unknown category {value!r}; use one of: {choices}") from None
+        choices = [c.value for c in Category]
+        hint = did_you_mean(value, choices)
+        message = f"unknown category {value!r}{hint}; use one of: {', '.join(choices)}"
+        raise where.error(entry, message) from None
 
 
 def _str_list(where: _Where, entry: str, key: str, value: Any) -> tuple[str, ...]:
@@ -504,33 +564,102 @@ def _cookie_name(where: _Where, entry: str, value: Any) -> str:
     return value
 
 
+class _Fields:
+    """Reads one entry's keys, collecting each key's mistake and going on to the next."""
+
+    def __init__(self, where: _Where, table: Mapping[str, Any]) -> None:
+        self.where = where
+        self.table = table
+        self.start = len(where.errors)
+
+    def get(self, key: str, parse: Any, default: Any) -> Any:
+        if key not in self.table:
+            return default
+        try:
+            return parse(self.table[key])
+        except ConfigError as e:
+            self.where.note(e)
+            return default
+
+    def check(self, run: Any) -> None:
+        try:
+            run()
+        except ConfigError as e:
+            self.where.note(e)
+
+    def done(self) -> None:
+        """Leave the entry out when any of its keys was wrong (each mistake is already collected)."""
+        if len(self.where.errors) > self.start:
+            raise _Skip
+
+
 def _declaration(where: _Where, index: int, table: Any) -> CookieDeclaration:
     entry = f"[[cookies]] #{index + 1}"
     if not isinstance(table, Mapping):
         raise where.error(entry, "must be a table")
     if "name" in table:
         entry += f" ({table['name']!r})"
-    _check_keys(where, entry, table, _COOKIE_KEYS)
+    fields = _Fields(where, table)
+    fields.check(lambda: _check_keys(where, entry, table, _COOKIE_KEYS))
     for key in ("name", "category", "purpose"):
         if key not in table:
-            raise where.error(entry, f"missing {key!r}")
-    path = table.get("path", "/")
-    domain = table.get("domain")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise where.error(entry, "'path' must start with '/'")
-    if domain is not None and not isinstance(domain, str):
-        raise where.error(entry, "'domain' must be a host name")
-    return CookieDeclaration(
-        name=_cookie_name(where, entry, table["name"]),
-        category=_category(where, entry, table["category"]),
-        purpose=_text(where, entry, "purpose", table["purpose"]),
-        max_age_days=_days(where, entry, table.get("max_age_days")),
-        path=path,
-        domain=domain,
+            where.note(where.error(entry, f"missing {key!r}"))
+
+    def path(value: Any) -> str:
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise where.error(entry, "'path' must start with '/'")
+        return value
+
+    def domain(value: Any) -> str:
+        if not isinstance(value, str):
+            raise where.error(entry, "'domain' must be a host name")
+        return value
+
+    out = CookieDeclaration(
+        name=fields.get("name", lambda v: _cookie_name(where, entry, v), ""),
+        category=fields.get("category", lambda v: _category(where, entry, v), Category.NECESSARY),
+        purpose=fields.get("purpose", lambda v: _text(where, entry, "purpose", v), Text("")),
+        max_age_days=fields.get("max_age_days", lambda v: _days(where, entry, v), None),
+        path=fields.get("path", path, "/"),
+        domain=fields.get("domain", domain, None),
     )
+    fields.done()
+    return out
 
 
-def _service(where: _Where, index: int, table: Any, base: Service | None, need_all: bool) -> Service:
+def _service_cookies(where: _Where, entry: str, value: Any) -> tuple[ServiceCookie, ...]:
+    if not isinstance(value, list):
+        raise where.error(entry, "'cookies' must be a list of tables")
+    out = []
+    for i, c in enumerate(value):
+        sub = f"{entry} cookies #{i + 1}"
+        if not isinstance(c, Mapping):
+            where.note(where.error(sub, "must be a table"))
+            continue
+        fields = _Fields(where, c)
+        fields.check(lambda c=c, sub=sub: _check_keys(where, sub, c, _SERVICE_COOKIE_KEYS))
+        if "name" not in c or "purpose" not in c:
+            where.note(where.error(sub, "needs 'name' and 'purpose'"))
+
+        def first_party(value: Any, sub: str = sub) -> bool:
+            if not isinstance(value, bool):
+                raise where.error(sub, "'first_party' must be true or false")
+            return value
+
+        cookie = ServiceCookie(
+            fields.get("name", lambda v, sub=sub: _cookie_name(where, sub, v), ""),
+            fields.get("purpose", lambda v, sub=sub: _text(where, sub, "purpose", v), Text("")),
+            fields.get("max_age_days", lambda v, sub=sub: _days(where, sub, v), None),
+            fields.get("first_party", first_party, False),
+        )
+        if len(where.errors) == fields.start:
+            out.append(cookie)
+    return tuple(out)
+
+
+def _service(
+    where: _Where, index: int, table: Any, base: Service | None, catalog: Mapping[str, Service] | None
+) -> Service:
     entry = f"[[services]] #{index + 1}"
     if not isinstance(table, Mapping):
         raise where.error(entry, "must be a table")
@@ -538,61 +667,29 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
     if not isinstance(sid, str) or not _ID_RE.match(sid):
         raise where.error(entry, f"'id' {sid!r} must be lower-case letters, digits and '-' (e.g. 'youtube')")
     entry += f" ({sid!r})"
-    _check_keys(where, entry, table, _SERVICE_KEYS)
-    if base is None and need_all:
+    fields = _Fields(where, table)
+    fields.check(lambda: _check_keys(where, entry, table, _SERVICE_KEYS))
+    if base is None:
         missing = [k for k in _REQUIRED_SERVICE_KEYS if k not in table]
         if missing:
+            hint = did_you_mean(sid, catalog or ())
             raise where.error(
                 entry,
-                f"{sid!r} is not in the built-in catalog, so it needs all of: "
+                f"{sid!r} is not in the built-in catalog{hint}, so it needs all of: "
                 f"{', '.join(_REQUIRED_SERVICE_KEYS)} (missing: {', '.join(missing)})",
             )
 
     def pick(key: str, parse: Any, default: Any) -> Any:
-        if key in table:
-            return parse(table[key])
-        if base is not None:
-            return getattr(base, key)
-        return default
+        return fields.get(key, parse, getattr(base, key) if base is not None else default)
 
     def placeholder(value: Any) -> Placeholder:
         try:
             return Placeholder(value)
         except ValueError:
-            kinds = ", ".join(p.value for p in Placeholder)
-            raise where.error(entry, f"unknown placeholder {value!r}; use one of: {kinds}") from None
-
-    def service_cookies(value: Any) -> tuple[ServiceCookie, ...]:
-        if not isinstance(value, list):
-            raise where.error(entry, "'cookies' must be a list of tables")
-        out = []
-        for i, c in enumerate(value):
-            sub = f"{entry} cookies #{i + 1}"
-            if not isinstance(c, Mapping):
-                raise where.error(sub, "must be a table")
-            _check_keys(where, sub, c, _SERVICE_COOKIE_KEYS)
-            if "name" not in c or "purpose" not in c:
-                raise where.error(sub, "needs 'name' and 'purpose'")
-            first_party = c.get("first_party", False)
-            if not isinstance(first_party, bool):
-                raise where.error(sub, "'first_party' must be true or false")
-            out.append(
-                ServiceCookie(
-                    _cookie_name(where, sub, c["name"]),
-                    _text(where, sub, "purpose", c["purpose"]),
-                    _days(where, sub, c.get("max_age_days")),
-                    first_party,
-                )
-            )
-        return tuple(out)
-
-    def plain(key: str) -> Any:
-        def parse(value: Any) -> str:
-            if not isinstance(value, str) or not value.strip():
-                raise where.error(entry, f"{key!r} must be a non-empty text")
-            return value
-
-        return parse
+            kinds = [p.value for p in Placeholder]
+            hint = did_you_mean(value, kinds)
+            message = f"unknown placeholder {value!r}{hint}; use one of: {', '.join(kinds)}"
+            raise where.error(entry, message) from None
 
     def policy_url(value: Any) -> str:
         if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
@@ -625,26 +722,31 @@ def _service(where: _Where, index: int, table: Any, base: Service | None, need_a
 
         return parse
 
+    def text(key: str) -> Any:
+        return lambda v: _text(where, entry, key, v)
+
     hosts = pick("hosts", lambda v: _hosts(where, entry, "hosts", v), ())
-    if not hosts:
-        raise where.error(entry, "'hosts' must list at least one host the service loads from")
-    return Service(
+    if (not hosts and "hosts" not in table) or (not hosts and len(where.errors) == fields.start):
+        where.note(where.error(entry, "'hosts' must list at least one host the service loads from"))
+    service = Service(
         id=sid,
-        name=pick("name", plain("name"), sid),
-        vendor=pick("vendor", plain("vendor"), ""),
+        name=pick("name", text("name"), Text(sid)),
+        vendor=pick("vendor", text("vendor"), Text("")),
         category=pick("category", lambda v: _category(where, entry, v), Category.MARKETING),
-        purpose=pick("purpose", lambda v: _text(where, entry, "purpose", v), None),
-        data_sent=pick("data_sent", lambda v: _text(where, entry, "data_sent", v), None),
+        purpose=pick("purpose", text("purpose"), Text("")),
+        data_sent=pick("data_sent", text("data_sent"), Text("")),
         policy_url=pick("policy_url", policy_url, ""),
         hosts=hosts,
         script_urls=pick("script_urls", globs("script_urls"), ()),
         iframe_urls=pick("iframe_urls", globs("iframe_urls"), ()),
         inline_signatures=pick("inline_signatures", signatures, ()),
         placeholder=pick("placeholder", placeholder, Placeholder.NONE),
-        cookies=pick("cookies", service_cookies, ()),
+        cookies=pick("cookies", lambda v: _service_cookies(where, entry, v), ()),
         sale_share=pick("sale_share", flag, False),
         share_url=pick("share_url", share_url, ""),
     )
+    fields.done()
+    return service
 
 
 def _parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -663,49 +765,93 @@ class _Parsed:
     policy_date: datetime.date | None = None
 
 
+def _each(where: _Where, items: Iterable[tuple[int, Any]], parse: Any) -> list[Any]:
+    out = []
+    for i, item in items:
+        try:
+            out.append(parse(where, i, item))
+        except ConfigError as e:
+            where.note(e)
+        except _Skip:
+            pass
+    return out
+
+
 def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] | None) -> _Parsed:
     where = _Where(source)
-    _check_keys(where, "top level", data, _TOP_KEYS)
+    try:
+        _check_keys(where, "top level", data, _TOP_KEYS)
+    except ConfigError as e:
+        where.note(e)
     site = data.get("site", {})
+    mode = "strict"
+    first_party: tuple[HostPattern, ...] = ()
+    policy_date: datetime.date | None = None
     if not isinstance(site, Mapping):
-        raise where.error("[site]", "must be a table")
-    _check_keys(where, "[site]", site, _SITE_KEYS)
-    mode = site.get("mode", "strict")
-    if mode not in ("strict", "report"):
-        raise where.error("[site]", f"mode {mode!r}: use 'strict' (the default) or 'report'")
-    first_party = _hosts(where, "[site]", "first_party_hosts", site.get("first_party_hosts", []))
-    policy_date = site.get("policy_date")
-    if policy_date is not None and (
-        not isinstance(policy_date, datetime.date) or isinstance(policy_date, datetime.datetime)
-    ):
-        raise where.error("[site]", "policy_date: a TOML date such as 2026-12-01 (no quotes)")
+        where.note(where.error("[site]", "must be a table"))
+    else:
+        fields = _Fields(where, site)
+        fields.check(lambda: _check_keys(where, "[site]", site, _SITE_KEYS))
+
+        def site_mode(value: Any) -> str:
+            if value not in ("strict", "report"):
+                raise where.error("[site]", f"mode {value!r}: use 'strict' (the default) or 'report'")
+            return str(value)
+
+        mode = fields.get("mode", site_mode, "strict")
+        first_party = fields.get(
+            "first_party_hosts", lambda v: _hosts(where, "[site]", "first_party_hosts", v), ()
+        )
+
+        def date(value: Any) -> datetime.date:
+            if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+                raise where.error("[site]", "policy_date: a TOML date such as 2026-12-01 (no quotes)")
+            return value
+
+        policy_date = fields.get("policy_date", date, None)
     raw_cookies = data.get("cookies", [])
     raw_services = data.get("services", [])
     if not isinstance(raw_cookies, list) or not isinstance(raw_services, list):
-        raise where.error("top level", "write cookies and services as [[cookies]] and [[services]]")
-    cookies = tuple(_declaration(where, i, t) for i, t in enumerate(raw_cookies))
+        where.note(where.error("top level", "write cookies and services as [[cookies]] and [[services]]"))
+        where.raise_collected()
+    cookies = _each(where, enumerate(raw_cookies), _declaration)
     names: dict[str, int] = {}
-    for i, c in enumerate(cookies):
-        if c.name in names:
-            raise where.error(
-                f"[[cookies]] #{i + 1} ({c.name!r})",
-                f"declared twice (also #{names[c.name] + 1}); keep one declaration per name",
+    for i, t in enumerate(raw_cookies):
+        name = t.get("name") if isinstance(t, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        if name in names:
+            where.note(
+                where.error(
+                    f"[[cookies]] #{i + 1} ({name!r})",
+                    f"declared twice (also #{names[name] + 1}); keep one declaration per name",
+                )
             )
-        names[c.name] = i
-    services: list[Service] = []
+        else:
+            names[name] = i
+
+    def service(where: _Where, i: int, t: Any) -> Service:
+        sid = t.get("id") if isinstance(t, Mapping) else None
+        base = catalog.get(sid) if catalog is not None and isinstance(sid, str) else None
+        return _service(where, i, t, base, catalog)
+
+    services = _each(where, enumerate(raw_services), service)
     ids: dict[str, int] = {}
     for i, t in enumerate(raw_services):
         sid = t.get("id") if isinstance(t, Mapping) else None
-        base = catalog.get(sid) if catalog is not None and isinstance(sid, str) else None
-        svc = _service(where, i, t, base, need_all=True)
-        if svc.id in ids:
-            raise where.error(
-                f"[[services]] #{i + 1} ({svc.id!r})",
-                f"duplicate id (also #{ids[svc.id] + 1}); list each service once",
+        if not isinstance(sid, str):
+            continue
+        if sid in ids:
+            where.note(
+                where.error(
+                    f"[[services]] #{i + 1} ({sid!r})",
+                    f"duplicate id (also #{ids[sid] + 1}); list each service once",
+                )
             )
-        ids[svc.id] = i
-        services.append(svc)
-    return _Parsed(tuple(services), cookies, first_party, mode == "strict", policy_date)
+        else:
+            ids[sid] = i
+    where.raise_collected()
+    return _Parsed(tuple(services), tuple(cookies), first_party, mode == "strict", policy_date)
 
 
 def load_catalog() -> tuple[Service, ...]:

@@ -11,7 +11,9 @@ outside the rewritten elements is the input, byte for byte, and a second pass fi
 from __future__ import annotations
 
 import bisect
+import collections
 import html.entities
+import itertools
 import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ __all__ = [
     "PageContext",
     "Plan",
     "Rewritten",
+    "TooMuchWork",
     "css_urls",
     "decode_attribute",
     "inert_refreshes",
@@ -619,13 +622,17 @@ _PRELOAD_STOP: Final = "<!---->"
 
 
 def preload_imports(css: str) -> list[str]:
+    """The URLs Chromium's preload scanner fetches from a <style>'s raw text (see _preload_imports)."""
+    return _preload_imports(css, 0, len(css))
+
+
+def _preload_imports(css: str, i: int, n: int) -> list[str]:
     """The URLs Chromium's preload scanner fetches from a <style>'s raw text before any parser looks
     at it, whatever the element's type or namespace: the @import rules that open the text (among
     spaces, comments and @charset), read its own way (blink's CSSPreloadScanner, state for state: a
     rule name runs to a space, a value to a space, ";" or ")"; no escapes). Anything else ends it."""
     urls: list[str] = []
     state, rule, value = "initial", "", ""
-    i, n = 0, len(css)
     while i < n:
         c = css[i]
         i += 1
@@ -634,8 +641,8 @@ def preload_imports(css: str) -> list[str]:
             if c == "@":
                 state = "rule-start"
             elif c == "/":
-                if css.startswith("*", i):
-                    close = css.find("*/", i + 1)
+                if css.startswith("*", i, n):
+                    close = css.find("*/", i + 1, n)
                     if close < 0:
                         break
                     i = close + 2
@@ -883,6 +890,11 @@ class _Attrs:
 _MAX_SRCDOC_DEPTH: Final = 4
 
 
+class TooMuchWork(Exception):
+    """A crafted page whose readings would cost more than a few times its length: not rewritten
+    (served as an unread page: the CSP protects it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Inert:
     """How one tag is made inert, relative to its start: replayed wherever the same tag recurs."""
@@ -914,7 +926,122 @@ class _Outcome:
 _NO_OUTCOME: Final = _Outcome(_NOTHING)
 _COUNT_OUTCOME: Final = _Outcome(_COUNT)
 _Frame = tuple[str, int, bool]  # an open SVG/MathML element: name, kind, in MathML
-_State = tuple[tuple[_Frame, ...], bool]  # what decides how the next token is read
+# Deeper than this, the stack of open foreign content is not followed: the reading stops there and
+# every tag after it is taken for real (the paranoid reading), which keeps each tag's cost bounded.
+_MAX_DEPTH: Final = 48
+
+
+class _Node:
+    """A stack of open foreign frames, interned: one object per distinct stack in a page, so the
+    state of a reading is compared by identity and kept for every tag at no cost, however deep."""
+
+    __slots__ = ("children", "frame", "parent")
+
+    def __init__(self, frame: _Frame | None, parent: _Node | None) -> None:
+        self.frame = frame
+        self.parent = parent
+        self.children: dict[_Frame, _Node] = {}
+
+    def child(self, frame: _Frame) -> _Node:
+        node = self.children.get(frame)
+        if node is None:
+            node = self.children[frame] = _Node(frame, self)
+        return node
+
+    def frames(self) -> list[_Frame]:
+        out: list[_Frame] = []
+        node: _Node | None = self
+        while node is not None and node.frame is not None:
+            out.append(node.frame)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+_State = tuple[_Node, bool]  # what decides how the next token is read: open frames, in <select>
+
+
+class _Stack:
+    """The open foreign frames as a list (read by index), with the interned node of every prefix."""
+
+    __slots__ = ("frames", "nodes")
+
+    def __init__(self, node: _Node) -> None:
+        self.frames: list[_Frame] = node.frames()
+        nodes: list[_Node] = []
+        n: _Node | None = node
+        while n is not None:
+            nodes.append(n)
+            n = n.parent
+        nodes.reverse()
+        self.nodes = nodes  # nodes[i]: the stack of the first i frames; nodes[0] the empty one
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __bool__(self) -> bool:
+        return bool(self.frames)
+
+    def __getitem__(self, i: int) -> _Frame:
+        return self.frames[i]
+
+    def node(self, depth: int = -1) -> _Node:
+        return self.nodes[depth]
+
+    def append(self, frame: _Frame) -> None:
+        self.frames.append(frame)
+        self.nodes.append(self.nodes[-1].child(frame))
+
+    def pop(self) -> _Frame:
+        self.nodes.pop()
+        return self.frames.pop()
+
+    def cut(self, depth: int) -> None:
+        """Keep the first `depth` frames."""
+        del self.frames[depth:]
+        del self.nodes[depth + 1 :]
+
+
+class _Ahead:
+    """Where a pattern next matches from a position, for the searches that look ahead of the walk:
+    every match of a pattern found once per page (on first use), then each look-up is a bisection
+    (a search per element to the end of the page made such pages quadratic)."""
+
+    __slots__ = ("found", "html")
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+        self.found: dict[str, list[int]] = {}
+
+    def next(self, key: str, pos: int) -> int:
+        """The start of the first match at or after `pos`, or -1. `key`: a raw-text element's name
+        (its end tag), or one of the literal strings in _LITERALS."""
+        starts = self.found.get(key)
+        if starts is None:
+            if key in _RAW_END:
+                starts = [m.start() for m in _RAW_END[key].finditer(self.html)]
+            else:
+                starts, at = [], self.html.find(key)
+                while at >= 0:
+                    starts.append(at)
+                    at = self.html.find(key, at + 1)
+            self.found[key] = starts
+        i = bisect.bisect_left(starts, pos)
+        return starts[i] if i < len(starts) else -1
+
+
+class _Shared:
+    """What every reading of one page shares: the interned stacks, the look-ahead index, and the
+    work the secondary readings may still do."""
+
+    __slots__ = ("ahead", "budget", "root")
+
+    def __init__(self, html: str) -> None:
+        self.root = _Node(None, None)
+        self.ahead = _Ahead(html)
+        # tokens the secondary readings may read together, and characters the re-readings of SVG
+        # style sheets and scripts may take: a few times the page, then the paranoid reading
+        self.budget = [len(html) // 4 + 4096, 8 * len(html) + (1 << 20)]
 
 
 class _Pass:
@@ -935,8 +1062,9 @@ class _Pass:
         shadow: bool = False,
         analyze_only: bool = False,
         depth: int = 0,
-        state: _State = ((), False),
-        meet: dict[int, _State] | None = None,
+        state: _State | None = None,
+        meet: _Pass | None = None,
+        shared: _Shared | None = None,
     ) -> None:
         self.html = html
         self.ctx = ctx
@@ -951,14 +1079,17 @@ class _Pass:
         self.shadow = shadow  # a secondary reading: inserts only, no placeholders, no quotes
         self.analyze_only = analyze_only
         self.depth = depth
-        self.meet = meet  # the main reading's states: a secondary one stops where it meets them
+        self.meet = meet  # the main reading: a secondary one stops where it meets it
         self.edits: list[tuple[int, int, str]] = []
         self.blocked: list[Blocked] = []
         self.reported: list[Blocked] = []
         self.embeds: list[Embed] = []
         self.embed_count = 0
         self.needs = _Need()  # everything needed by the document (srcdoc analysis)
-        self.fstack: list[_Frame] = list(state[0])
+        self.shared = shared if shared is not None else _Shared(html)
+        if state is None:
+            state = (self.shared.root, False)
+        self.fstack = _Stack(state[0])
         self.in_select = state[1]
         self.template_depth = 0
         self.head_end = -1
@@ -966,7 +1097,10 @@ class _Pass:
         self.body_end = -1
         self.lang: str | None = None
         self.lang_seen = False
-        self.states: dict[int, _State] = {}
+        # the state at every tag this reading took, in document order (positions, states)
+        self.state_at: list[int] = []
+        self.state_of: list[_State] = []
+        self.doubt_at = -1  # where this reading stopped following the tree builder (too deep)
         self.eof_at = len(html)  # where markup ends: the body snippet never goes past it
         # where the outermost SVG/MathML, <template> and <select> still open began: a snippet put
         # after them would land inside them, or end them and change how the rest is read
@@ -979,10 +1113,18 @@ class _Pass:
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
         self.widget_at: list[int] = []
+        lt = -1  # the last "<" before the hint: looked for back to the previous hint only
+        after = 0
         for hint in _WIDGET_HINT.finditer(html):
-            t = html.rfind("<", 0, hint.start())
-            if t >= 0 and _WIDGET_TAG_AT.match(html, t) and (not self.widget_at or self.widget_at[-1] != t):
-                self.widget_at.append(t)
+            found = html.rfind("<", after, hint.start())
+            after = hint.start()
+            lt = found if found >= 0 else lt
+            if (
+                lt >= 0
+                and _WIDGET_TAG_AT.match(html, lt)
+                and (not self.widget_at or self.widget_at[-1] != lt)
+            ):
+                self.widget_at.append(lt)
         self.widgets = bool(self.widget_at)
 
     def body_snippet_at(self) -> int:
@@ -1008,10 +1150,22 @@ class _Pass:
         return pos
 
     def state(self) -> _State:
-        return (tuple(self.fstack), self.in_select)
+        return (self.fstack.node(), self.in_select)
 
-    def _other_reading(self, pos: int, fstack: list[_Frame] | None = None) -> None:
-        self.alternatives.append((pos, (tuple(self.fstack if fstack is None else fstack), self.in_select)))
+    def state_before(self, pos: int) -> tuple[int, _State] | None:
+        """The last tag at or before `pos` and the state there, or None."""
+        i = bisect.bisect_right(self.state_at, pos) - 1
+        return (self.state_at[i], self.state_of[i]) if i >= 0 else None
+
+    def state_at_tag(self, pos: int) -> _State | None:
+        """The state at a tag this reading took exactly at `pos`."""
+        i = bisect.bisect_left(self.state_at, pos)
+        if i < len(self.state_at) and self.state_at[i] == pos:
+            return self.state_of[i]
+        return None
+
+    def _other_reading(self, pos: int, depth: int = -1) -> None:
+        self.alternatives.append((pos, (self.fstack.node(depth), self.in_select)))
 
     # -- the walk --------------------------------------------------------------------------------
 
@@ -1020,8 +1174,10 @@ class _Pass:
         fstack = self.fstack
         widget_at = self.widget_at
         next_widget = 0
-        states = self.states
+        state_at, state_of = self.state_at, self.state_of
         meet = self.meet
+        budget = self.shared.budget if meet is not None else None
+        state: _State = (fstack.node(), self.in_select)
         while True:
             if not fstack:
                 html_re = _HTML_RE if self.base.first_party else _HTML_RE_BASE
@@ -1047,11 +1203,23 @@ class _Pass:
                     self.eof_at = m.start(5)  # the page ends inside a tag, comment or doctype
                 return
             start = m.start(1)
-            state = (tuple(fstack), self.in_select)
-            if meet is not None and meet.get(start) == state:
-                self.met = True
-                return  # this reading has met the main one
-            states[start] = state
+            node = fstack.node()
+            if state[0] is not node or state[1] != self.in_select:
+                state = (node, self.in_select)
+            if meet is not None:
+                if meet.state_at_tag(start) == state:
+                    self.met = True
+                    return  # this reading has met the main one
+                assert budget is not None
+                budget[0] -= 1
+                if budget[0] < 0:  # the secondary readings have read enough: paranoid from here
+                    self.doubt_at = start
+                    return
+            if len(fstack) > _MAX_DEPTH:
+                self.doubt_at = self.eof_at = start
+                return
+            state_at.append(start)
+            state_of.append(state)
             pos = end = m.end()
             name = _lower(m.group(3))
             if m.group(2) is not None:  # an end tag
@@ -1094,11 +1262,18 @@ class _Pass:
             if name in _SVG_FETCH:
                 self._svg_element(m, name, self._attrs_of(m), start, end)
             if name == "script":
+                if not self._spend(len(html) - end):
+                    raise TooMuchWork("too many ways to read this page, each with its own scripts")
                 script_end = self._raw_end("script", end)
-                self._script(m, start, end, script_end if script_end >= 0 else len(html))
+                content_end = script_end if script_end >= 0 else len(html)
+                self.shared.budget[1] += len(html) - content_end  # what the scan did not take
+                self._script(m, start, end, content_end)
             elif name == "style":
-                close = _RAW_END["style"].search(html, end)
-                self._style(m, start, end, close.start() if close is not None else len(html))
+                close = self.shared.ahead.next("style", end)
+                content_end = close if close >= 0 else len(html)
+                if not self._spend(content_end - end):
+                    raise TooMuchWork("too many ways to read this page, each with its own style sheets")
+                self._style(m, start, end, content_end)
             elif name in _FETCHERS or name not in _SVG_FETCH:
                 self._element(m, name, start, end)
 
@@ -1125,7 +1300,7 @@ class _Pass:
                 # <div> closed) can make us think one is open when none is: read it as a foreign end too.
                 for i in range(len(fstack) - 1, -1, -1):
                     if fstack[i][1] != _HTML_ELEMENT and fstack[i][0] == name:
-                        self._other_reading(end, fstack[:i])
+                        self._other_reading(end, i)
                         break
             return
         for i in range(len(fstack) - 1, -1, -1):
@@ -1134,21 +1309,21 @@ class _Pass:
                 self._in_body_end(name, end)
                 return
             if frame[0] == name:
-                del fstack[i:]
+                fstack.cut(i)
                 return
         if fstack[-1][1] != _FOREIGN:
             return
         # "</p>" and "</br>" leave foreign content in today's HTML standard, not in older parsers;
         # another end tag closes the SVG when an HTML element of that name is open around it: both
         # readings are followed.
-        before = list(fstack)
-        while fstack and fstack[-1][1] == _FOREIGN:
-            fstack.pop()
+        out = len(fstack)
+        while out and fstack[out - 1][1] == _FOREIGN:
+            out -= 1
         if name in ("p", "br") or name in _HTML_CLOSERS or name == "template":
-            self._other_reading(end, before)
-        else:
             self._other_reading(end)
-            fstack[:] = before
+            fstack.cut(out)
+        else:
+            self._other_reading(end, out)
 
     def _in_body_end(self, name: str, end: int = -1) -> bool | None:
         """An end tag under the in-body rules, as far as our frames go: True when it closed an HTML
@@ -1162,7 +1337,7 @@ class _Pass:
                         # closing more than the current node: an end tag we did not model (implied
                         # ones) may have closed it already; read on without closing too
                         self._other_reading(end)
-                    del fstack[i:]
+                    fstack.cut(i)
                     return True
             elif frame[1] != _FOREIGN:
                 return None  # foreignObject, desc, title, mi...: special, the walk stops
@@ -1192,9 +1367,9 @@ class _Pass:
             # their end tag is read that way as well (it fetches what it takes for tags there). With
             # no end tag it reads to the end, and the body snippet goes before (its </script> would
             # end it)
-            found = _RAW_END[name].search(self.html, end)
-            stop = found.start() if found is not None else len(self.html)
-            if found is not None:
+            found = self.shared.ahead.next(name, end)
+            stop = found if found >= 0 else len(self.html)
+            if found >= 0:
                 self._other_reading(stop)
             self.raw_stretches.append((end, stop, self.foreign_at))
 
@@ -1206,7 +1381,7 @@ class _Pass:
                 self.in_select = False  # these close the <select> (in parsers with a select mode)
                 for i in range(len(self.fstack) - 1, -1, -1):
                     if self.fstack[i] == ("select", _HTML_ELEMENT, False):
-                        del self.fstack[i:]
+                        self.fstack.cut(i)
                         break
                 if name == "select":
                     return end
@@ -1247,9 +1422,9 @@ class _Pass:
         html_base = not self.template_depth  # a <base> in HTML content counts, even in an SVG <desc>
         if name == "noscript":
             # with scripting on, the element is raw text up to the first "</noscript"
-            found = _RAW_END["noscript"].search(html, end)
-            if found is not None:
-                self._other_reading(found.start())
+            found = self.shared.ahead.next("noscript", end)
+            if found >= 0:
+                self._other_reading(found)
         elif name == "select":
             if not self.in_select:
                 self.select_at = start
@@ -1497,8 +1672,8 @@ class _Pass:
             self.embed_count += 1
             if index in self.ctx.once:
                 if name in ("video", "audio"):
-                    found = _RAW_END[name].search(self.html, end)
-                    self.media_live_until = found.start() if found else len(self.html)
+                    found = self.shared.ahead.next(name, end)
+                    self.media_live_until = found if found >= 0 else len(self.html)
                 anchor = f'<span id="gk-ph-{index}"></span>'  # "Load once" comes back to #gk-ph-N
                 if not self.analyze_only and not self.html.endswith(anchor, 0, start):
                     self.edits.append((start, 2, anchor))
@@ -1523,7 +1698,7 @@ class _Pass:
         inner.run()
         if "<![CDATA[" in srcdoc:
             _cdata_readings(inner, srcdoc)
-        if inner.alternatives:
+        if inner.alternatives or inner.doubt_at >= 0:
             _other_readings(inner, srcdoc, self.ctx, self.prep, self.site_host, self.live)
         if not inner.needs.services and not inner.needs.undeclared:
             return False
@@ -1695,11 +1870,11 @@ class _Pass:
         html = self.html
         if _PRELOAD_HINT.match(html, end) is None:
             return
-        close = _RAW_END["style"].search(html, end)
+        close = self.shared.ahead.next("style", end)
         need = _Need()
         hits = [
             self._check(need, url, "style")
-            for url in preload_imports(html[end : close.start() if close else len(html)])
+            for url in _preload_imports(html, end, close if close >= 0 else len(html))
         ]
         if not any(hits):
             return
@@ -1763,26 +1938,43 @@ class _Pass:
         if name == "style":
             self._preload_break(end)
         if name == "style" and kind in (None, "", "text/css"):
-            close = _RAW_END["style"].search(self.html, end)
-            markup = self.html[end : close.start() if close is not None else len(self.html)]
+            close = self.shared.ahead.next("style", end)
+            stop = close if close >= 0 else len(self.html)
             # the element may end at any tag in there (one that breaks out of SVG): each text it
             # could have is read
-            cuts = [*[t.start() for t in _TAG_CUT.finditer(markup)][:32], len(markup)]
-            for url in dict.fromkeys(
-                u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
-            ):
-                self._check(need, url, "style")
+            cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(self.html, end, stop), 32)]
+            cuts.append(stop - end)
+            if self._spend(sum(cuts) + stop - end):
+                markup = self.html[end:stop]
+                for url in dict.fromkeys(
+                    u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
+                ):
+                    self._check(need, url, "style")
+            elif stop > end:  # past what re-reading may cost: a style sheet not read is not kept
+                need.add((), "", "style")
             text_plain = True
         elif name == "script" and (kind is None or kind in _JS_TYPES) and self.prep.signature_re is not None:
             # an SVG script runs too: its text (markup here, CDATA often) against the signatures
-            close = _RAW_END["script"].search(self.html, end)
-            code = self.html[end : close.start() if close is not None else len(self.html)]
+            close = self.shared.ahead.next("script", end)
+            stop = close if close >= 0 else len(self.html)
             before = len(need.services), need.undeclared
-            self._signatures(need, _decode_text(_child_text(code)))
+            if self._spend(stop - end):
+                self._signatures(need, _decode_text(_child_text(self.html[end:stop])))
+            elif stop > end:
+                need.add((), "", "script")
             text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
         if not renamed and not need.services and not need.undeclared:
             return
         self._make_inert(m, name, attrs, start, need, renamed, None, text_plain=text_plain)
+
+    def _spend(self, chars: int) -> bool:
+        """Take `chars` from what re-reading SVG style sheets and scripts may cost per page; False
+        when that is spent (crafted pages only: each then is made inert unread)."""
+        budget = self.shared.budget
+        if budget[1] < chars:
+            return False
+        budget[1] -= chars
+        return True
 
     # -- making an element inert ----------------------------------------------------------------
 
@@ -1942,7 +2134,7 @@ def plan(html: str, ctx: PageContext) -> Plan:
     blocked = main.blocked
     if "<![CDATA[" in html:
         _cdata_readings(main, html)
-    if main.alternatives:
+    if main.alternatives or main.doubt_at >= 0:
         _other_readings(main, html, ctx, prep, site_host, live)
     dead = min(main.open_to_end, main.eof_at)
     if dead < len(html):
@@ -2030,24 +2222,29 @@ def _other_readings(
     reading meets the main one (same token, same state); what it finds is made inert as well. A tag
     both readings make inert gets one marker naming what either reading found it needs."""
     done: set[tuple[int, _State]] = set()
-    work = list(main.alternatives)
+    work = collections.deque(main.alternatives)
+    doubt = [main.doubt_at] if main.doubt_at >= 0 else []
     inserted = {(pos, text) for pos, _, text in main.edits}
     markers = {pos: i for i, (pos, _, text) in enumerate(main.edits) if text.startswith(" data-gk")}
     while work and len(done) < _MAX_READINGS:
-        pos, state = work.pop(0)
-        if (pos, state) in done or main.states.get(pos) == state:
+        pos, state = work.popleft()
+        if (pos, state) in done or main.state_at_tag(pos) == state:
             continue
         done.add((pos, state))
         other = _Pass(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
-            state=state, meet=main.states, analyze_only=main.analyze_only, depth=main.depth,
+            state=state, meet=main, analyze_only=main.analyze_only, depth=main.depth,
+            shared=main.shared,
         )  # fmt: skip
         other.run(pos)
         main.needs.merge(other.needs)
+        if other.doubt_at >= 0:
+            doubt.append(other.doubt_at)
         if not other.met and other.body_snippet_at() < len(html):
             # this reading ends inside something the main one does not: the body snippet goes at the
             # last place both read alike, before the stretch in doubt
-            main.other_ends.append(max((p for p in main.states if p <= pos), default=0))
+            before = main.state_before(pos)
+            main.other_ends.append(before[0] if before is not None else 0)
             main.open_to_end = min(main.open_to_end, other.eof_at)
         for e in other.edits:
             if (e[0], e[2]) in inserted:
@@ -2061,15 +2258,15 @@ def _other_readings(
                 main.edits.append(e)
         main.blocked.extend(other.blocked)
         work.extend(other.alternatives)
-    left = [pos for pos, state in work if (pos, state) not in done and main.states.get(pos) != state]
-    if left:
+    left = [pos for pos, state in work if (pos, state) not in done and main.state_at_tag(pos) != state]
+    if left or doubt:
         # Too many ways to read this page (only crafted markup gets here): from the first stretch
         # still in doubt, every tag that parses as one is taken for real, whatever surrounds it.
         other = _Pass(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
-            analyze_only=main.analyze_only, depth=main.depth,
+            analyze_only=main.analyze_only, depth=main.depth, shared=main.shared,
         )  # fmt: skip
-        other.paranoid(min(left))
+        other.paranoid(min(left + doubt))
         main.needs.merge(other.needs)
         for e in other.edits:
             if (e[0], e[2]) not in inserted:
@@ -2088,16 +2285,14 @@ def _cdata_readings(main: _Pass, html: str) -> None:
     """Chromium's preload scanner does not know CDATA sections (in SVG and MathML): to it one is a
     bogus comment that ends at the first ">". What follows is read that way too, in the state the
     page was in there."""
-    positions: list[int] | None = None
+    ahead = main.shared.ahead
     for c in _CDATA_OPEN.finditer(html):
-        gt = html.find(">", c.end())
-        close = html.find("]]>", c.end())
+        gt = ahead.next(">", c.end())
+        close = ahead.next("]]>", c.end())
         if gt < 0 or 0 <= close < gt:
             continue
-        if positions is None:
-            positions = sorted(main.states)
-        i = bisect.bisect_right(positions, c.start()) - 1
-        state = main.states[positions[i]] if i >= 0 else ((), False)
+        before = main.state_before(c.start())
+        state = before[1] if before is not None else (main.shared.root, False)
         main.alternatives.append((gt + 1, state))
 
 

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
+from urllib.parse import urlsplit
 
 from .psl import normalize_host
 from .registry import Category, Registry, Service, load_catalog
 
-__all__ = ["catalog_service", "describe_block", "hint", "service_id_for", "service_lines", "toml_string"]
+__all__ = [
+    "catalog_service",
+    "csp_advice",
+    "describe_block",
+    "hint",
+    "page_of",
+    "service_id_for",
+    "service_lines",
+    "toml_string",
+]
 
 
 def toml_string(text: str) -> str:
@@ -70,6 +80,36 @@ def service_id_for(domain: str, taken: Iterable[str]) -> str:
     while sid in used:
         sid, n = f"{base}-{n}", n + 1
     return sid
+
+
+_HOSTNAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$")
+
+
+def page_of(url: str) -> str:
+    """A page named in a log: scheme, host and path; its query may hold a visitor's data."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else ""
+
+
+def csp_advice(blocked: str, services: Sequence[Service]) -> str:
+    """What the operator can do about one reported request (`services`: the declared ones it belongs
+    to, none of them allowed by this visitor)."""
+    if services:
+        return (
+            f"it is declared ({services[0].id}) but this visitor had not allowed it: markup the "
+            "rewriter did not make inert, or a script that added it"
+        )
+    try:
+        parts = urlsplit(blocked)
+        host = normalize_host(parts.hostname or "")
+    except ValueError:
+        host = ""
+    if not _HOSTNAME.match(host):  # only a plain host name goes into a line meant to be copied
+        return "an undeclared third party: declare its host in the services file"
+    return hint(host, parts.path)
 
 
 def hint(host: str, path: str = "/") -> str:

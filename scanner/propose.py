@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
 from gatekeeper.psl import normalize_host, registrable_domain
-from gatekeeper.registry import MAX_COOKIE_DAYS, Category, CookieDeclaration, Registry, Service
+from gatekeeper.registry import MAX_COOKIE_DAYS, Category, CookieDeclaration, Registry, Service, Text
 from gatekeeper.suggest import describe_block, service_id_for, service_lines
 from gatekeeper.suggest import toml_string as _s
 
@@ -21,12 +21,17 @@ from .model import CookieRecord, Phase, ScanResult
 __all__ = ["inert_urls", "propose_services"]
 
 
+def _text(text: Text) -> str:
+    """A text as the services file writes it: the English (the catalogues translate it), or a table
+    with the operator's own wording per language."""
+    if not text.own:
+        return _s(text.en)
+    return "{ " + ", ".join(f"{tag} = {_s(t)}" for tag, t in (("en", text.en), *text.own)) + " }"
+
+
 def _declaration(d: CookieDeclaration) -> list[str]:
     lines = ["[[cookies]]", f"name = {_s(d.name)}", f"category = {_s(d.category.value)}"]
-    if d.purpose.en == d.purpose.ja:
-        lines.append(f"purpose = {_s(d.purpose.en)}")
-    else:
-        lines.append(f"purpose = {{ en = {_s(d.purpose.en)}, ja = {_s(d.purpose.ja)} }}")
+    lines.append(f"purpose = {_text(d.purpose)}")
     if d.max_age_days is not None:
         lines.append(f"max_age_days = {d.max_age_days:g}")
     if d.path != "/":
@@ -209,11 +214,11 @@ def _third_party_urls(result: ScanResult, registry: Registry, site: str) -> list
 
 
 def _service_fields(s: Service) -> Iterable[str]:
-    yield f"name = {_s(s.name)}"
-    yield f"vendor = {_s(s.vendor)}"
+    yield f"name = {_text(s.name)}"
+    yield f"vendor = {_text(s.vendor)}"
     yield f"category = {_s(s.category.value)}"
-    yield f"purpose = {{ en = {_s(s.purpose.en)}, ja = {_s(s.purpose.ja)} }}"
-    yield f"data_sent = {{ en = {_s(s.data_sent.en)}, ja = {_s(s.data_sent.ja)} }}"
+    yield f"purpose = {_text(s.purpose)}"
+    yield f"data_sent = {_text(s.data_sent)}"
     yield f"policy_url = {_s(s.policy_url)}"
     yield "hosts = [" + ", ".join(_s(str(h)) for h in s.hosts) + "]"
     if s.sale_share:

@@ -569,7 +569,7 @@ def third_parties(pages: Sequence[PageResult], ctx: RuleContext) -> tuple[ThirdP
             ThirdParty(
                 host=host,
                 service=declared[0].id if declared else None,
-                name=known.name if known else "",
+                name=known.name.en if known else "",
                 category=known.category.value if known else "",
                 pages=len(where[host]),
             )

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import gatekeeper
+from gatekeeper.i18n import Catalogues
 from gatekeeper.psl import registrable_domain
 from gatekeeper.registry import Category, Placeholder, Registry, load_registry
 
@@ -21,6 +22,8 @@ PACKAGE = Path(gatekeeper.__file__).parent
 EMBEDS = PACKAGE / "demo" / "embeds"
 ROOT = PACKAGE.parent
 OCD_CSV = ROOT / "scanner" / "data" / "open-cookie-database.csv"
+
+CATALOGUES = Catalogues.load()
 
 REQUIRED_IDS = {
     "youtube", "vimeo", "x", "facebook", "meta-pixel", "instagram", "line", "hatena", "pinterest",
@@ -229,20 +232,23 @@ def test_every_required_service_is_there() -> None:
 
 @pytest.mark.parametrize("sid", sorted(SERVICES))
 def test_texts_are_given_in_english_and_natural_japanese(sid: str) -> None:
+    """English in catalog.toml, Japanese in locales/ja (gettext: the English is the message id)."""
     s = SERVICES[sid]
     for text in (s.purpose, s.data_sent, *(c.purpose for c in s.cookies)):
-        assert text.en.strip() and text.ja.strip()
-        assert text.ja != text.en, f"{sid}: the ja text is the en text"
-        assert JAPANESE.search(text.ja), f"{sid}: {text.ja!r} is not Japanese"
+        assert not text.own, f"{sid}: {text.en!r}: translations belong in the .po files"
+        ja = CATALOGUES.text("ja", text)
+        assert text.en.strip() and ja.strip()
+        assert ja != text.en, f"{sid}: {text.en!r} has no Japanese in locales/ja"
+        assert JAPANESE.search(ja), f"{sid}: {ja!r} is not Japanese"
         assert not JAPANESE.search(text.en), f"{sid}: {text.en!r} has Japanese in the en text"
-        assert text.ja.endswith("。") and text.en.endswith("."), f"{sid}: end texts with 。 and ."
+        assert ja.endswith("。") and text.en.endswith("."), f"{sid}: end texts with 。 and ."
 
 
 @pytest.mark.parametrize("sid", sorted(SERVICES))
 def test_vendor_and_policy_url(sid: str) -> None:
     s = SERVICES[sid]
-    assert s.vendor.strip() and s.vendor == s.vendor.strip()
-    assert s.name.strip()
+    assert s.vendor.en.strip() and s.vendor.en == s.vendor.en.strip()
+    assert s.name.en.strip()
     assert re.match(r"^https://[a-z0-9.-]+\.[a-z]{2,}/", s.policy_url), s.policy_url
 
 
@@ -288,8 +294,9 @@ def test_required_is_exactly_the_shared_cdns_and_says_what_they_receive() -> Non
     for sid in required:
         s = SERVICES[sid]
         assert s.placeholder is Placeholder.NONE and not s.sale_share and not s.cookies, sid
-        assert "IP address" in s.data_sent.en and "IPアドレス" in s.data_sent.ja, sid
-        assert "No cookies." in s.data_sent.en and "Cookieは使用しません。" in s.data_sent.ja, sid
+        ja = CATALOGUES.text("ja", s.data_sent)
+        assert "IP address" in s.data_sent.en and "IPアドレス" in ja, sid
+        assert "No cookies." in s.data_sent.en and "Cookieは使用しません。" in ja, sid
 
 
 def test_required_is_never_asked_maps_to_no_consent_mode_type_and_is_always_granted() -> None:
@@ -341,10 +348,8 @@ def test_policy_version_is_stable_and_follows_the_texts() -> None:
     baseline = _catalog_with()
     assert baseline.policy_version == REGISTRY.policy_version
     yt = SERVICES["youtube"]
-    changed_en = _catalog_with(youtube={"purpose": {"en": yt.purpose.en + " Also ads.", "ja": yt.purpose.ja}})
-    changed_ja = _catalog_with(
-        youtube={"purpose": {"en": yt.purpose.en, "ja": yt.purpose.ja + "広告にも使います。"}}
-    )
+    changed_en = _catalog_with(youtube={"purpose": yt.purpose.en + " Also ads."})
+    changed_ja = _catalog_with(youtube={"purpose": {"en": yt.purpose.en, "ja": "広告にも使います。"}})
     versions = {baseline.policy_version, changed_en.policy_version, changed_ja.policy_version}
     assert len(versions) == 3
 

@@ -1,6 +1,7 @@
 """The consent cookie codec: round trip, every tamper, key rotation, expiry, policy version, GPC."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -59,6 +60,18 @@ def test_round_trip(registry):
     back = c.loads(c.dumps(state))
     assert back == state.derive(registry)
     assert back.granted == {"youtube", "google-analytics"} and back.allows("youtube")
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [("youtbe", "did you mean 'youtube'"), ("YouTube", "did you mean 'youtube'"), ("ga", ""), ("", "")],
+)
+def test_allows_names_a_mistyped_service_instead_of_saying_no(registry, typo, hint):
+    state = decided(registry).derive(registry)
+    assert state.allows("youtube") and not state.allows("google-analytics")
+    with pytest.raises(ConfigError, match=f"no service {typo!r}.*{re.escape(hint)}.*its services are: "):
+        state.allows(typo)
+    assert ConsentState().allows(typo) is False  # no middleware ran: nothing to check against
 
 
 def test_payload_holds_nothing_but_the_choice(registry):
@@ -153,14 +166,18 @@ def test_cookie_fits_with_every_service_granted(registry):
     assert len(c.set_cookie(every, https=True)) < COOKIE_LIMIT
 
 
-def test_read_picks_the_valid_newest_of_duplicates(registry):
+def test_read_of_duplicates_takes_the_most_restrictive(registry):
+    # a sibling subdomain (or a plain-HTTP response) may plant a valid "all" for the parent domain,
+    # newer than the visitor's own choice: it must not override a refusal
     c = codec(registry)
     older = c.dumps(decided(registry, cats=()))
     newer_state = decided(registry, cats=(Category.ANALYTICS,))
     newer = c.dumps(dataclasses.replace(newer_state, decided_at=1_800_000_000))
     header = f"gk_consent=garbage; gk_consent={older}; other=1; gk_consent={newer}"
     state = c.read(header, https=False, gpc=False)
-    assert state.decided and Category.ANALYTICS in state.categories
+    assert state.decided and not state.categories and not state.granted
+    alone = c.read(f"gk_consent=garbage; gk_consent={newer}", https=False, gpc=False)
+    assert Category.ANALYTICS in alone.categories  # one valid cookie is read as it is
 
 
 def test_read_uses_host_prefix_on_https(registry):

@@ -67,6 +67,28 @@ def test_form_accept_all_redirects_and_sets_consent(gk):
     assert state["decided"] and all(state["services"].values()) and all(state["categories"].values())
 
 
+@pytest.mark.parametrize(
+    ("body", "query", "location", "services"),
+    [  # a placeholder's button: the choice in the body, its fields in the form action's query
+        (b"choice=allow", "service=youtube&embed=0&next=%2Fwatch%3Fv%3D1%23gk-ph-0", "/watch?v=1#gk-ph-0",
+         {"youtube": True, "google-analytics": False}),
+        (b"", "choice=allow&service=youtube&next=%2F", "/", {"youtube": True, "google-analytics": False}),
+        (b"choice=none", "next=%2Fa", "/a", {"youtube": False, "google-analytics": False}),
+    ],
+)  # fmt: skip
+def test_a_form_posts_query_string_is_part_of_the_form(gk, body, query, location, services):
+    answer = call(gk, "POST", "/_gatekeeper/consent", headers=[FORM], body=body, query=query)
+    assert answer.status == 303 and answer.header("location") == location
+    state = call(gk, "GET", "/_gatekeeper/consent", headers=[("cookie", consent_cookie(answer))]).json()
+    assert state["services"] == services
+
+
+def test_a_json_posts_query_string_is_not_read(gk):
+    answer = call(gk, "POST", "/_gatekeeper/consent", headers=[JSON], body=b'{"choice": "none"}',
+                  query="choice=all")  # fmt: skip
+    assert answer.status == 200 and answer.json()["services"] == {"youtube": False, "google-analytics": False}
+
+
 def test_json_choice_answers_the_new_state(gk):
     body = json.dumps({"choice": "custom", "categories": ["media"], "services": ["google-analytics"]})
     answer = post(gk, body.encode(), JSON)

@@ -234,11 +234,13 @@ def test_any_cookie_header_reads_without_raising(header):
 
 @FAST
 @given(states, states)
-def test_duplicated_cookies_read_as_the_newest_valid_one(a, b):
+def test_duplicated_cookies_read_as_the_most_restrictive(a, b):
     header = f"gk_consent=garbage; gk_consent={CODEC.dumps(a)}; gk_consent={CODEC.dumps(b)}"
     got = CODEC.read(header, https=False, gpc=False)
-    newest = a if (a.decided_at or 0) > (b.decided_at or 0) else b
-    assert got.decided_at == newest.decided_at
+    one = CODEC.read(f"gk_consent={CODEC.dumps(a)}", https=False, gpc=False)
+    other = CODEC.read(f"gk_consent={CODEC.dumps(b)}", https=False, gpc=False)
+    assert got.granted == one.granted & other.granted
+    assert got.categories == one.categories & other.categories
 
 
 # -- parse_choice ---------------------------------------------------------------------------------

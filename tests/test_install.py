@@ -39,6 +39,11 @@ def test_fresh_venv_pip_install_and_demo(tmp_path):
          "assert r.files('gatekeeper').joinpath('data/public_suffix_list.dat').is_file();"
          "assert r.files('gatekeeper').joinpath('catalog.toml').is_file();"
          "assert r.files('gatekeeper').joinpath('templates/banner.html').is_file();"
+         "from gatekeeper.i18n import SHIPPED, Catalogues, folder_of;"
+         "locales = r.files('gatekeeper').joinpath('locales');"
+         "mo = [locales.joinpath(f'{folder_of(t)}/LC_MESSAGES/gatekeeper.mo') for t in SHIPPED];"
+         "assert all(p.is_file() for p in mo), mo;"
+         "assert Catalogues.load().gettext('ja', 'Accept all') == 'すべて同意する';"
          "print(gatekeeper.__all__)"],
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
@@ -61,6 +66,7 @@ def test_fresh_venv_pip_install_and_demo(tmp_path):
                     raise
                 time.sleep(0.2)
         assert "data-gk-banner" in page
+        assert 'lang="ja"' in page and "すべて同意する" in page  # the demo is Japanese: a compiled catalogue
         assert re.search(r'\ssrc="https://www.youtube.com/embed', page) is None  # inert before consent
         assert 'data-gk-src="https://www.youtube.com/embed' in page
         assert csp.startswith("default-src 'self'") and "youtube.com" not in csp

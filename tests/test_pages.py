@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import time
 from collections.abc import Callable
@@ -428,7 +429,8 @@ def test_disclosure_lists_everything_from_the_registry(pages: Pages, registry: R
     assert "<script" not in html
     for s in registry.services:
         assert f'id="gk-s-{s.id}"' in html
-        assert escape(s.data_sent.get(lang)) in html and escape(s.purpose.get(lang)) in html
+        text = pages.catalogues.text
+        assert escape(text(lang, s.data_sent)) in html and escape(text(lang, s.purpose)) in html
         assert escape(s.policy_url) in html
     assert html.count('data-gk-status="allowed"') == 1  # youtube
     assert html.count('data-gk-status="not_allowed"') == len(registry.services) - 1
@@ -491,3 +493,66 @@ def test_served_loader_carries_the_consent_mode_map(pages: Pages) -> None:
     js = next(d for n, (d, _) in pages.static.items() if n.endswith(".js")).decode()
     assert '"analytics":["analytics_storage"]' in js
     assert "/*CM*/" not in js and "\n//" not in js
+
+
+@pytest.mark.parametrize(
+    ("embed", "page", "href"),
+    [  # a script-drawn share button shares its own target; a small plugin frame its href parameter
+        (Embed(0, "a", "https://site.example/news/1?a=b", None, None, ("x",), share=True), "https://site.example/",
+         "https://twitter.com/intent/tweet?url=https%3A%2F%2Fsite.example%2Fnews%2F1%3Fa%3Db"),
+        (Embed(1, "iframe", "https://www.facebook.com/plugins/share_button.php?href=https%3A%2F%2Fs.example%2F"
+               "&width=96&height=20", 96, 20, ("facebook",)), "https://site.example/p",
+         "https://www.facebook.com/sharer/sharer.php?u=https%3A%2F%2Fs.example%2F"),
+        (Embed(2, "iframe", "https://www.facebook.com/plugins/like.php?width=450", 450, 35, ("facebook",)),
+         "https://site.example/p", "https://www.facebook.com/sharer/sharer.php?u=https%3A%2F%2Fsite.example%2Fp"),
+        (Embed(3, "div", "https://site.example/", None, None, ("line",), share=True), "https://site.example/",
+         "https://social-plugins.line.me/lineit/share?url=https%3A%2F%2Fsite.example%2F"),
+    ],
+)  # fmt: skip
+def test_a_share_button_becomes_a_plain_share_link(embed: Embed, page: str, href: str) -> None:
+    pages = Pages(load_registry({"services": [{"id": "x"}, {"id": "facebook"}, {"id": "line"}]}))
+    html = pages.placeholder(embed, "en", "/p", page)
+    assert f'href="{escape(href)}"' in html and 'rel="noopener noreferrer"' in html
+    assert "<button" not in html and "<form" not in html and "<div" not in html
+    assert pages.placeholder(embed, "ja", "/p", page).count("で共有") == 1
+
+
+def test_a_post_of_a_network_with_share_links_keeps_its_placeholder() -> None:
+    pages = Pages(load_registry({"services": [{"id": "x"}]}))
+    html = pages.placeholder(Embed(0, "blockquote", "https://twitter.com/a/status/1", None, None, ("x",)),
+                             "en", "/", "https://site.example/")  # fmt: skip
+    assert "Load once" in html and "gk-share" not in html
+
+
+def test_the_notice_names_the_site_its_operator_policy_and_date() -> None:
+    registry = load_registry(
+        {"site": {"policy_date": datetime.date(2026, 2, 9)}, "services": [{"id": "youtube"}]}
+    )
+    pages = Pages(registry, site_name="Midori City", operator_name="Midori City Office",
+                  privacy_policy_url="https://www.city.example/privacy")  # fmt: skip
+    en = pages.disclosure(ConsentState(), "en", "ignored.example:8443")
+    assert "Back to Midori City" in en and "Midori City is operated by Midori City Office." in en
+    assert "Last changed on 9 February 2026." in en and registry.policy_version not in en.split("data-gk")[0]
+    assert 'href="https://www.city.example/privacy"' in en
+    assert "最終更新日：2026年2月9日" in pages.disclosure(ConsentState(), "ja")
+    body = pages.snippets(ConsentState(), "en", "/", frozenset())[1]
+    assert 'href="https://www.city.example/privacy" data-gk-policy' in body
+    plain = Pages(load_registry({"services": [{"id": "youtube"}]})).disclosure(
+        ConsentState(), "en", "[::1]:8000"
+    )
+    assert "Back to [::1]" in plain and "operated by" not in plain and "Policy version" in plain
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"privacy_policy_url": "javascript:alert(1)"}, "privacy_policy_url"),
+        ({"privacy_policy_url": "//evil.example/"}, "privacy_policy_url"),
+        ({"privacy_policy_url": "privacy"}, "privacy_policy_url"),
+        ({"site_name": " "}, "site_name"),
+        ({"operator_name": ""}, "operator_name"),
+    ],
+)
+def test_bad_site_options_are_refused_at_start(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Pages(make_registry(), **options)  # type: ignore[arg-type]

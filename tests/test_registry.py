@@ -1,5 +1,7 @@
 """The registry: operator files, validation errors that say where and how, policy version, hosts."""
 
+import datetime
+import re
 import textwrap
 
 import pytest
@@ -46,8 +48,8 @@ def test_operator_file_lists_what_is_offered(tmp_path):
     assert [s.id for s in reg.services] == ["youtube", "town-map"]
     assert reg.by_id["youtube"].vendor  # filled from the catalog
     assert reg.cookie_declaration("lang").max_age_days == 365
-    assert reg.cookie_declaration("pref_size").purpose.ja == "表示設定"
-    assert reg.cookie_declaration("lang").purpose.ja == "Remembers the language you chose"
+    assert reg.cookie_declaration("pref_size").purpose.get("ja") == "表示設定"
+    assert reg.cookie_declaration("lang").purpose.get("ja") is None  # the catalogues translate it, if any
     assert reg.cookie_declaration("other") is None
     assert reg.is_first_party("static.example-cdn.net", "www.example.jp")
     assert reg.categories == (Category.USABILITY, Category.MEDIA)
@@ -88,7 +90,7 @@ def test_override_a_catalog_field(tmp_path):
             "declared twice",
         ),
         ('[[services]]\nid = "youtube"\n[[services]]\nid = "youtube"\n', "duplicate id"),
-        ('[[services]]\nid = "nope"\n', "not in the built-in catalog, so it needs all of"),
+        ('[[services]]\nid = "qqqq"\n', "not in the built-in catalog, so it needs all of"),
         ('[[services]]\nid = "youtube"\nhosts = ["https://www.youtube.com"]\n', "without a scheme"),
         ('[[services]]\nid = "youtube"\nhosts = ["exa mple.com"]\n', "not a host pattern"),
         ('[[services]]\nid = "youtube"\nhosts = ["ex*ample.com"]\n', "not a host pattern"),
@@ -99,6 +101,11 @@ def test_override_a_catalog_field(tmp_path):
         ('[[services]]\nid = "youtube"\npolicy_url = "policies"\n', "http\\(s\\) URL"),
         ('[site]\nmode = "lenient"\n', "mode 'lenient'"),
         ('[site]\nfirst_party_hosts = ["cdn.example.net:8080"]\n', "ports are not part"),
+        ('[[services]]\nid = "x"\nshare_url = "http://x.example/s?u={url}"\n', "share_url"),
+        ('[[services]]\nid = "x"\nshare_url = "https://x.example/s"\n', "one '\\{url\\}'"),
+        ('[[services]]\nid = "x"\nshare_url = "https://x.example/{url}/{url}"\n', "one '\\{url\\}'"),
+        ('[site]\npolicy_date = "2026-12-01"\n', "policy_date: a TOML date"),
+        ("[site]\npolicy_date = 2026-12-01T10:00:00\n", "policy_date: a TOML date"),
         ("[sites]\n", "top level: unknown key 'sites'"),
         ("[[cookies]\n", "not valid TOML"),
     ],
@@ -108,6 +115,65 @@ def test_mistakes_raise_with_file_entry_and_fix(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_registry(path)
     assert str(path) in str(info.value)
+
+
+MANY_MISTAKES = """
+[site]
+mode = "lenient"
+[[cookies]]
+name = "a b"
+category = "tasty"
+purpose = "x"
+max_age_days = 1000
+[[services]]
+id = "youtbe"
+[[services]]
+id = "youtube"
+categroy = "media"
+placeholder = "hologram"
+[[services]]
+id = "vimeo"
+hosts = ["https://vimeo.com"]
+cookies = [{ name = "x", purpose = "y", first_party = "yes" }]
+"""
+
+
+def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
+    path = write(tmp_path, MANY_MISTAKES)
+    with pytest.raises(ConfigError) as info:
+        load_registry(path)
+    errors = info.value.errors
+    expected = [
+        "mode 'lenient'",
+        "is not a cookie name",
+        "unknown category 'tasty'",
+        "400 days at most",
+        "'youtbe' is not in the built-in catalog (did you mean 'youtube'?)",
+        "unknown key 'categroy' (did you mean 'category'?)",
+        "unknown placeholder 'hologram'",
+        "without a scheme",
+        "'first_party' must be true or false",
+    ]
+    assert len(errors) == len(expected), errors
+    for fragment, error in zip(expected, errors, strict=True):
+        assert fragment in error and str(path) in error
+    assert str(info.value).startswith(f"{path}: 9 mistakes:")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ('[[services]]\nid = "youtbe"\n', "did you mean 'youtube'?"),
+        ('[[services]]\nid = "goggle-maps"\n', "did you mean 'google-maps'?"),
+        ('[[cookies]]\nname = "a"\ncategory = "analytic"\npurpose = "x"\n', "did you mean 'analytics'?"),
+        ('[[cookies]]\nname = "a"\ncategory = "usability"\npurpse = "x"\n', "did you mean 'purpose'?"),
+        ('[[services]]\nid = "youtube"\nplaceholder = "vidoe"\n', "did you mean 'video'?"),
+        ('[site]\nfirst_party_host = []\n', "did you mean 'first_party_hosts'?"),
+    ],
+)
+def test_a_near_miss_is_named(tmp_path, text, hint):
+    with pytest.raises(ConfigError, match=re.escape(hint)):
+        load_registry(write(tmp_path, text))
 
 
 def test_missing_file_is_a_config_error(tmp_path):
@@ -207,3 +273,12 @@ def test_registrable_domain(host, site):
 def test_public_suffixes():
     assert is_public_suffix("co.uk") and is_public_suffix("github.io") and is_public_suffix("127.0.0.1")
     assert not is_public_suffix("example.co.uk")
+
+
+def test_share_urls_and_the_policy_date(tmp_path):
+    registry = load_registry(write(tmp_path, '[site]\npolicy_date = 2026-12-01\n[[services]]\nid = "line"\n'))
+    assert registry.policy_date == datetime.date(2026, 12, 1)
+    assert registry.by_id["line"].share_url == "https://social-plugins.line.me/lineit/share?url={url}"
+    assert load_registry().policy_date is None  # the catalog alone: no date anyone could vouch for
+    shares = {s.id for s in load_registry().services if s.share_url}
+    assert shares == {"x", "facebook", "line", "hatena", "pinterest", "linkedin"}

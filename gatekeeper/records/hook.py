@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..consent import ConsentCodec, ConsentState
-from ..pages import LANGUAGES
 from ..registry import ConfigError, Registry
 from .model import build_record
 from .queue import Recorder
@@ -112,7 +111,7 @@ class ConsentRecords:
         template = self.pages.env.get_template("_receipt.html")
         return str(
             template.render(
-                t=self.pages._texts(lang),
+                lang=lang,
                 date=receipt.date,
                 code=receipt.shown,
                 url=f"{self.prefix}receipt?lang={escape(lang)}",
@@ -121,10 +120,8 @@ class ConsentRecords:
 
     def _lang(self, scope: Scope) -> str:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        lang = query.get("lang")
-        if lang in LANGUAGES:
-            return str(lang)
-        return str(self.pages.language(Headers(scope=scope).get("accept-language")))
+        lang = self.pages.catalogues.parse_lang(query.get("lang"))
+        return str(lang or self.pages.language(Headers(scope=scope).get("accept-language")))
 
     async def receipt(self, scope: Scope, receive: Receive) -> Response:
         """GET {prefix}receipt: the visitor's receipt as a JSON file."""

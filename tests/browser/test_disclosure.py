@@ -7,6 +7,10 @@ import pytest
 from test_banner import CONTRAST
 from test_loader import PREFIX, REGISTRY, Site, ours, state_of
 
+from gatekeeper.i18n import Catalogues
+
+CATALOGUES = Catalogues.load()
+
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_notice_page_lists_every_service_and_cookie(serve, stub, page, lang):
@@ -18,7 +22,8 @@ def test_notice_page_lists_every_service_and_cookie(serve, stub, page, lang):
     for s in REGISTRY.services:
         section = page.locator(f"#gk-s-{s.id}")
         text = section.inner_text()
-        assert s.vendor in text and s.data_sent.get(lang) in text and s.purpose.get(lang) in text
+        words = [CATALOGUES.text(lang, t) for t in (s.vendor, s.data_sent, s.purpose)]
+        assert all(w in text for w in words), (s.id, words)
         assert section.locator(f'a[href="{s.policy_url}"]').count() == 1
         assert section.locator("[data-gk-status]").get_attribute("data-gk-status") == "not_allowed"
     cookies = page.locator("table").inner_text()
