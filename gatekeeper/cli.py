@@ -23,8 +23,10 @@ def _scanner_main() -> object:
     try:
         from scanner.cli import main as scan_main
     except ImportError as e:  # the scanner needs playwright: an optional extra
-        if "playwright" in str(e):
-            sys.exit("gatekeeper scan needs the scanner extra: pip install 'gatekeeper-consent[scanner]'")
+        if "playwright" in str(e):  # a usage error, like every other: exit code 2
+            extra = "pip install 'gatekeeper-consent[scanner]'"
+            print(f"gatekeeper scan needs the scanner extra: {extra}", file=sys.stderr)
+            sys.exit(2)
         raise
     return scan_main
 
@@ -68,23 +70,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    try:
-        registry = load_registry(args.services)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{args.services}: valid; policy version {registry.policy_version}")
-    print(f"mode: {'strict' if registry.strict else 'report'}")
-    print(f"categories asked: {', '.join(c.value for c in registry.categories) or '(none)'}")
-    for s in registry.services:
-        hosts = ", ".join(str(h) for h in s.hosts)
-        print(f"  service {s.id}: {s.name} ({s.vendor}), {s.category.value}; hosts {hosts}")
-    for c in registry.cookies:
-        days = "session" if c.max_age_days is None else f"{c.max_age_days:g} days"
-        print(f"  cookie {c.name}: {c.category.value}, {days}: {c.purpose.en}")
-    for h in registry.first_party_hosts:
-        print(f"  first-party host {h}")
-    return 0
+    from .check import check_services
+
+    languages = [t.strip() for t in args.languages.split(",") if t.strip()] if args.languages else None
+    report = check_services(args.services, languages, args.locale_dir)
+    for line in report.lines(args.services):
+        print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
+    return report.exit_code
 
 
 def _fetch_html(url: str, headers: dict[str, str], timeout: float) -> str:
@@ -296,8 +288,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--exit-after-scan", action="store_true", help="stop after the scan, with its exit code"
     )
     demo.set_defaults(func=cmd_demo)
-    check = sub.add_parser("check", help="validate a services file and list what visitors are asked")
-    check.add_argument("services")
+    check = sub.add_parser(
+        "check",
+        help="validate a services file: every mistake at once, the texts a language lacks, what visitors "
+        "are asked",
+    )
+    check.add_argument("services", help="the services file (TOML)")
+    check.add_argument(
+        "--languages",
+        help="the site's languages, comma-separated BCP 47 tags as the middleware's languages= "
+        "(default: en, ja, zh-Hans, zh-Hant, ko and those in --locale-dir)",
+    )
+    check.add_argument("--locale-dir", help="the site's own catalogues, as the middleware's locale_dir=")
     check.set_defaults(func=cmd_check)
     sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
     init = sub.add_parser(

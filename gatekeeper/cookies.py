@@ -3,17 +3,16 @@ and the visitor's consent; cookies holding personal data never pass, in any mode
 
 from __future__ import annotations
 
-import base64
-import binascii
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from urllib.parse import unquote_plus
 
 from .consent import ConsentState
-from .registry import CookieDeclaration, Registry
+from .cookie_dates import parse_cookie_date
+from .personal import looks_personal
+from .registry import Category, CookieDeclaration, Registry
 
 __all__ = [
     "CookieVerdict",
@@ -21,6 +20,7 @@ __all__ = [
     "Verdict",
     "expire_cookie",
     "gate_cookies",
+    "in_page_gate",
     "looks_personal",
     "parse_set_cookie",
 ]
@@ -68,10 +68,8 @@ class SetCookie:
             return float(max_age)
         expires = self.attribute("expires")
         if expires:
-            try:
-                return parsedate_to_datetime(expires).timestamp() - now
-            except (TypeError, ValueError, IndexError, OverflowError):
-                return None
+            when = parse_cookie_date(expires)  # as browsers read it: "01 Jan 69" is 2069
+            return None if when is None else when - now
         return None
 
     def emptied(self) -> str:
@@ -103,75 +101,6 @@ def parse_set_cookie(header: str) -> SetCookie | None:
         if k:
             attributes.append((k.strip(), v.strip() if has_value else None))
     return SetCookie(name, value, tuple(attributes))
-
-
-# -- personal data in values ------------------------------------------------------------------
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
-_PHONE = re.compile(
-    r"(?<![\w+\-.])(?:"  # not the middle of a longer token: a UUID's 0123-4567-8901 is no number
-    r"\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){2,3}"  # +81 90 1234 5678
-    r"|0\d{1,4}[\- ]\d{1,4}[\- ]\d{3,4}"  # 03-1234-5678, 090-1234-5678 (not dates: 05.06.2024)
-    r"|0[5789]0\d{8}"  # 09012345678 (Japanese mobile and IP phones)
-    r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"  # (555) 123-4567
-    r"|\d{3}[.\-]\d{3}[.\-]\d{4}"  # 555-123-4567
-    r")(?![\w\-])"
-)
-_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,}={0,2}")
-
-
-def _decodings(value: str) -> Iterable[str]:
-    """The value as written, URL-decoded, and every base64 token in either, decoded."""
-    seen = {value}
-    yield value
-    unquoted = value
-    for _ in range(3):  # double-encoding is common in cookies
-        nxt = unquote_plus(unquoted)
-        if nxt == unquoted:
-            break
-        unquoted = nxt
-        if unquoted not in seen:
-            seen.add(unquoted)
-            yield unquoted
-    for text in list(seen):
-        for token in _B64_TOKEN.findall(text):
-            raw = token.rstrip("=")
-            padded = raw + "=" * (-len(raw) % 4)
-            try:
-                decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            try:
-                out = decoded.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if out not in seen and out.isprintable():
-                seen.add(out)
-                yield out
-                yield unquote_plus(out)
-
-
-def looks_personal(value: str, client_ip: str | None = None) -> str | None:
-    """Why a cookie value looks like personal data ("e-mail", "ip-address", "phone"), or None.
-
-    Checks the value as written, URL-decoded and base64-decoded (also tokens inside it, as in a
-    JWT). The IP address checked is the requesting client's: that is what would identify the visitor.
-    """
-    ip_re = _ip_pattern(client_ip) if client_ip else None
-    for text in _decodings(value):
-        if _EMAIL.search(text):
-            return "e-mail"
-        if ip_re is not None and ip_re.search(text):
-            return "ip-address"
-        if _PHONE.search(text):
-            return "phone"
-    return None
-
-
-def _ip_pattern(ip: str) -> re.Pattern[str]:
-    if ":" in ip:  # IPv6: not inside a longer run of hex digits and colons
-        return re.compile(r"(?<![0-9a-f:])" + re.escape(ip) + r"(?![0-9a-f:])", re.IGNORECASE)
-    return re.compile(r"(?<![\d.])" + re.escape(ip) + r"(?!\.?\d)")
 
 
 # -- the gate ---------------------------------------------------------------------------------
@@ -213,10 +142,11 @@ def _judge(
     if lifetime is not None and lifetime <= 0:
         # deleting a cookie is always allowed: it only ever gives back (its value is not needed)
         return CookieVerdict(name, Verdict.PASS, True, "expires it"), cookie.emptied()
-    personal = looks_personal(cookie.value, client_ip)
-    if personal is not None:
-        why = f"its value looks like personal data ({personal}); cookies here must not hold any"
-        return CookieVerdict(name, Verdict.PERSONAL_DATA, False, why), None
+    for part, text in (("name", name), ("value", cookie.value)):
+        personal = looks_personal(text, client_ip)
+        if personal is not None:
+            why = f"its {part} looks like personal data ({personal}); cookies here must not hold any"
+            return CookieVerdict(name, Verdict.PERSONAL_DATA, False, why), None
     decl = registry.cookie_declaration(name)
     if decl is None:
         how = (
@@ -254,3 +184,43 @@ def expire_cookie(decl: CookieDeclaration, name: str, *, https: bool) -> str:
     if https:
         out += "; Secure"
     return out
+
+
+# -- the same declarations, for the in-page gate of `document.cookie` (snippets/cookie_gate.js) ---------
+
+
+def _js_pattern(name: str) -> str:
+    """A cookie name or glob (`pref_*`, `ab?`, `[ab]x`) as a JavaScript regular expression source."""
+    out = []
+    i = 0
+    while i < len(name):
+        c = name[i]
+        end = name.find("]", i + 2) if c == "[" else -1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif end > 0:
+            body = name[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "^" + "".join(out) + "$"
+
+
+def in_page_gate(registry: Registry, state: ConsentState) -> str:
+    """The `window.__gkc` data of the in-page gate, as a script statement: each declared name (the
+    site's cookies by category, the first-party cookies of services by service), what is granted."""
+    names: list[list[str]] = [[_js_pattern(c.name), c.category.value, ""] for c in registry.cookies]
+    for service in registry.services:
+        names.extend([_js_pattern(c.name), "", service.id] for c in service.cookies if c.first_party)
+    data = {
+        "n": names,
+        "c": [c.value for c in Category if state.category_granted(c)],
+        "s": sorted(state.granted),
+        "r": 0 if registry.strict else 1,
+    }
+    text = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+    return f"window.__gkc={text};"

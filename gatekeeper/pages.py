@@ -30,6 +30,7 @@ from babel.dates import format_date
 from markupsafe import escape
 
 from .consent import ConsentState
+from .cookies import in_page_gate
 from .i18n import N_, Catalogues, folder_of
 from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
@@ -355,6 +356,7 @@ class Pages:
             files.joinpath("loader.js").read_text("utf-8"),
             files.joinpath("gatekeeper.css").read_text("utf-8"),
         )
+        self._cookie_gate = _compact_js(files.joinpath("cookie_gate.js").read_text("utf-8"))
         names = {name.rsplit(".", 1)[1]: name for name in self.static}
         self.loader_url = f"{prefix}static/{names['js']}"
         self.stylesheet_url = f"{prefix}static/{names['css']}"
@@ -515,7 +517,9 @@ class Pages:
         mode = consent_mode_defaults(state, state.granted_services(self.registry), self.registry)
         args = json.dumps(["consent", "default", mode], separators=(",", ":"))[1:-1]
         head = (
-            "<script data-gk-snippet>window.dataLayer=window.dataLayer||[];"
+            # the in-page cookie gate first: it must stand before any script of the page runs
+            f"<script data-gk-snippet>{in_page_gate(self.registry, state)}{self._cookie_gate}"
+            "window.dataLayer=window.dataLayer||[];"
             f"(function(){{dataLayer.push(arguments)}})({args})</script>"
             f'<link rel="stylesheet" href="{escape(self.stylesheet_url)}" data-gk-snippet>'
         )

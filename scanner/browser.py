@@ -297,12 +297,11 @@ class Chromium:
         port_file = Path(self._dir, "DevToolsActivePort")
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                tail = self._log_tail()
+            code = self._proc.poll()
+            if code is not None:
+                tail = self._log_tail()  # before close(), which removes the log with the profile
                 self.close()
-                raise BrowserNotFound(
-                    f"{self.executable} exited with {self._proc.returncode} at start: {tail}"
-                )
+                raise BrowserNotFound(f"{self.executable} exited with {code} at start: {tail}")
             with contextlib.suppress(OSError):
                 first = port_file.read_text("ascii").split("\n", 1)[0].strip()
                 if first.isdigit():

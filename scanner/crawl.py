@@ -1,20 +1,24 @@
 """The scan: breadth-first over same-origin links (and sitemap.xml), four fresh visits per page in parallel
-browser contexts, then the rules. `scan()` is what the CLI, the pytest plugin and the tests call."""
+browser contexts, then the rules. `scan()` is what the CLI, the pytest plugin and the tests call.
+
+Each round takes the shallowest pages still to do, in URL order (so the same site gives the same pages
+whatever the timing), up to --max-pages. A round's first views give the links of the next round; its
+other visits run on while the next round starts. With --shard K/N every shard walks the same rounds but
+visits only its share of the pages (the others' links are read with a plain load).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import ipaddress
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from playwright.async_api import Browser, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -23,23 +27,15 @@ from gatekeeper.psl import normalize_host
 from gatekeeper.registry import ConfigError, Registry, load_registry
 
 from .browser import BrowserNotFound, Chromium, context_options
-from .model import BannerRecord, PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
+from .journal import Journal
+from .model import PageResult, ScanOptions, ScanResult, VisitKind, VisitRecord
+from .pool import PoolError, VisitPool
 from .rules import RuleContext, evaluate, third_parties
-from .visit import VisitConfig, add_site_headers, run_visit
+from .scope import ENDPOINT_PREFIX, Scope, in_shard, normalize_url, origin_of, sitemap_urls
+from .visit import VisitConfig, add_site_headers
+from .workers import SharedWorkerWatch
 
-__all__ = ["Progress", "ScanError", "scan", "scan_async"]
-
-ENDPOINT_PREFIX = "/_gatekeeper/"
-
-# Links to these are files, not pages.
-_SKIP_SUFFIXES = frozenset(
-    {
-        ".pdf", ".zip", ".gz", ".tgz", ".rar", ".7z", ".jpg", ".jpeg", ".png", ".gif", ".webp",
-        ".svg", ".ico", ".mp3", ".mp4", ".mov", ".webm", ".avi", ".doc", ".docx", ".xls", ".xlsx",
-        ".ppt", ".pptx", ".csv", ".xml", ".json", ".txt", ".js", ".css", ".woff", ".woff2", ".ttf",
-        ".dmg", ".exe",
-    }
-)  # fmt: skip
+__all__ = ["Progress", "ScanError", "normalize_url", "scan", "scan_async"]
 
 
 class ScanError(RuntimeError):
@@ -48,53 +44,23 @@ class ScanError(RuntimeError):
 
 @dataclass(frozen=True)
 class Progress:
-    pages_done: int
-    pages_queued: int
+    pages_done: int  # all visits finished (or, in a shard, links read for another shard's page)
+    pages_found: int  # pages known so far: done, under way, and waiting their round
+    pages_waiting: int  # found by following links, not started yet
     visits_done: int
     findings: int  # so far, counted page by page
     last_page: str
 
 
-def _origin(url: str) -> tuple[str, str]:
-    p = urlsplit(url)
-    return p.scheme, p.netloc.lower()
-
-
-def normalize_url(url: str) -> str:
-    """Without fragment and default port; an empty path is "/"."""
-    url = urldefrag(url)[0]
-    p = urlsplit(url)
-    netloc = p.netloc.lower()
-    if (p.scheme, p.port) in (("http", 80), ("https", 443)):
-        netloc = netloc.rsplit(":", 1)[0]
-    return urlunsplit((p.scheme, netloc, p.path or "/", p.query, ""))
-
-
-class _Scope:
-    """Which links are pages of this scan."""
-
-    def __init__(self, start: str, include: Iterable[str], exclude: Iterable[str]) -> None:
-        self.origin = _origin(start)
-        self.include = tuple(include)
-        self.exclude = tuple(exclude)
-
-    def admit(self, url: str) -> str | None:
-        if not url.startswith(("http://", "https://")):
-            return None
-        url = normalize_url(url)
-        if _origin(url) != self.origin:
-            return None
-        p = urlsplit(url)
-        if p.path.startswith(ENDPOINT_PREFIX):
-            return None
-        if PurePosixPath(p.path).suffix.lower() in _SKIP_SUFFIXES:
-            return None
-        target = p.path + (f"?{p.query}" if p.query else "")
-        if self.include and not any(fnmatch.fnmatchcase(target, g) for g in self.include):
-            return None
-        if any(fnmatch.fnmatchcase(target, g) for g in self.exclude):
-            return None
-        return url
+@dataclass(frozen=True)
+class _Site:
+    start: str
+    scope: Scope
+    sitemap: tuple[str, ...]
+    ctx: RuleContext
+    notes: tuple[str, ...]
+    gatekeeper: bool
+    registry: Registry
 
 
 def _loopback(host: str) -> bool:
@@ -131,45 +97,6 @@ async def _fetch_text(browser: Browser, url: str, options: ScanOptions) -> tuple
         await context.close()
 
 
-def _sitemap_urls(text: str) -> list[str]:
-    return [m.strip() for m in re.findall(r"<loc>\s*([^<]+?)\s*</loc>", text)]
-
-
-async def _run_pool(
-    browser: Browser,
-    tasks: Sequence[tuple[str, VisitKind]],
-    cfg: VisitConfig,
-    workers: int,
-    done: Callable[[str, VisitKind, VisitRecord], None],
-    without_banner: frozenset[str] = frozenset(),
-) -> dict[tuple[str, VisitKind], VisitRecord]:
-    queue: asyncio.Queue[tuple[str, VisitKind]] = asyncio.Queue()
-    for t in tasks:
-        queue.put_nowait(t)
-    results: dict[tuple[str, VisitKind], VisitRecord] = {}
-
-    async def worker() -> None:
-        while True:
-            try:
-                url, kind = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            try:
-                record = await run_visit(browser, url, kind, cfg, url not in without_banner)
-            except Exception as e:  # one broken visit (a crashed tab...) must not stop the scan
-                if not browser.is_connected():
-                    raise ScanError(f"the browser went away during the scan: {e}") from e
-                record = VisitRecord(
-                    kind, url, url, None, f"the visit failed: {type(e).__name__}: {e}",
-                    BannerRecord(False),
-                )  # fmt: skip
-            results[(url, kind)] = record
-            done(url, kind, record)
-
-    await asyncio.gather(*(worker() for _ in range(max(1, workers))))
-    return results
-
-
 def _registry(options: ScanOptions, state: dict[str, Any] | None) -> tuple[Registry, bool, str]:
     """The registry to judge by, whether it declares the site's cookies, and a note saying which."""
     catalog = load_registry(None)
@@ -186,6 +113,181 @@ def _registry(options: ScanOptions, state: dict[str, Any] | None) -> tuple[Regis
         )
         return catalog.restricted_to(ids), False, note
     return catalog, False, "built-in catalog (pass --services to judge by the site's own registry)"
+
+
+async def _site(browser: Browser, options: ScanOptions, start_url: str) -> _Site:
+    """Reach the start page, learn whether gatekeeper serves the site, read its sitemap."""
+    status, body, landed = await _fetch_text(browser, start_url, options)
+    if status is None:
+        raise ScanError(f"cannot reach {start_url}: {body}")
+    if status >= 400:
+        raise ScanError(f"{start_url} answered HTTP {status}")
+    if origin_of(landed) == origin_of(start_url):
+        start_url = normalize_url(landed)  # the page a redirect of the start URL leads to
+    origin = "{}://{}".format(*origin_of(start_url))
+    state = None
+    gk_status, gk_body, _ = await _fetch_text(browser, origin + ENDPOINT_PREFIX + "consent", options)
+    if gk_status == 200:
+        try:
+            parsed = json.loads(gk_body)
+            if isinstance(parsed, dict) and "policy_version" in parsed:
+                state = parsed
+        except ValueError:
+            pass
+    registry, declared, registry_note = _registry(options, state)
+    scope = Scope(start_url, options.include, options.exclude)
+    sitemap: list[str] = []
+    if options.sitemap:
+        sm_status, sm_body, _ = await _fetch_text(browser, origin + "/sitemap.xml", options)
+        if sm_status == 200:
+            sitemap = [u for u in (scope.admit(x) for x in sitemap_urls(sm_body)) if u]
+    host = normalize_host(urlsplit(start_url).hostname or "")
+    client_ip = options.client_ip
+    if client_ip is None and _loopback(host):
+        client_ip = "::1" if ":" in host else "127.0.0.1"
+    ctx = RuleContext(
+        registry=registry,
+        site_host=host,
+        https=start_url.startswith("https:"),
+        declared=declared,
+        client_ip=client_ip,
+        catalog=load_registry(None),
+        endpoint_prefix=ENDPOINT_PREFIX,
+        unjudged_ok=options.unjudged_ok,
+    )
+    notes = (f"registry: {registry_note}",)
+    return _Site(start_url, scope, tuple(sitemap), ctx, notes, state is not None, registry)
+
+
+class _Crawl:
+    """One scan's rounds; pages judged as they finish (for progress), all judged again at the end."""
+
+    def __init__(
+        self,
+        browser: Browser,
+        options: ScanOptions,
+        site: _Site,
+        shared: SharedWorkerWatch | None,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self.options, self.site, self.progress = options, site, progress
+        cfg = VisitConfig(
+            timeout_ms=int(options.timeout * 1000),
+            settle_ms=options.settle_ms,
+            max_settle_ms=options.max_quiet_wait_ms,
+            dwell_ms=options.dwell_ms,
+            interact=options.interact,
+            headers=dict(options.headers),
+            ignore_https_errors=options.ignore_https_errors,
+            screenshots=options.screenshots,
+        )
+        self.pool = VisitPool(browser, cfg, options.workers, shared, self._visit_done)
+        self.journal = Journal(options.journal) if options.journal is not None else None
+        self.resumed = self.journal.load() if self.journal is not None and options.resume else {}
+        self.pages: list[PageResult] = []
+        self.seen = {site.start}
+        self.aliases = 0
+        self.counts = {"pages": 0, "visits": 0, "findings": 0, "started": 0}
+        self._rest: list[asyncio.Task[None]] = []
+        self.left = 0
+
+    def _visit_done(self, url: str, kind: VisitKind, record: VisitRecord) -> None:
+        self.counts["visits"] += 1
+
+    def _page_done(self, page: PageResult | None, url: str) -> None:
+        self.counts["pages"] += 1
+        if page is not None:
+            self.counts["findings"] += len(evaluate([page], self.site.ctx)[0].findings)
+            self.pages.append(page)
+        if self.progress is not None:
+            found = len(self.seen) - self.aliases
+            c = self.counts
+            self.progress(Progress(c["pages"], found, found - c["started"], c["visits"], c["findings"], url))
+
+    def _discover(self, url: str, into: list[str]) -> None:
+        admitted = self.site.scope.admit(url)
+        if admitted and admitted not in self.seen:
+            self.seen.add(admitted)
+            into.append(admitted)
+
+    async def _first(self, url: str) -> VisitRecord:
+        if url in self.resumed:
+            return self.resumed[url].visits[0]
+        if in_shard(url, self.options.shard):
+            return await self.pool.visit(url, VisitKind.FIRST_VIEW)
+        return await self.pool.read_links(url)
+
+    async def _others(self, url: str, depth: int, first: VisitRecord) -> None:
+        """The page's other visits, then the page is done."""
+        if url in self.resumed:
+            self._page_done(self.resumed[url], url)
+            return
+        if not in_shard(url, self.options.shard):
+            self._page_done(None, url)
+            return
+        later = [k for k in self.options.visits if k is not VisitKind.FIRST_VIEW]
+        records = await asyncio.gather(*(self.pool.visit(url, k, first.banner.found) for k in later))
+        page = PageResult(url, depth, (first, *records))
+        if self.journal is not None:
+            self.journal.add(page)
+        self._page_done(page, url)
+
+    async def run(self) -> list[PageResult]:
+        if self.journal is not None:
+            self.journal.start(self.options.resume)
+        frontier: list[tuple[int, str]] = [(0, self.site.start)]
+        kept = 0
+        while frontier and kept < self.options.max_pages:
+            frontier.sort()
+            depth = frontier[0][0]
+            batch = [u for d, u in frontier if d == depth][: self.options.max_pages - kept]
+            frontier = [(d, u) for d, u in frontier if not (d == depth and u in set(batch))]
+            self.counts["started"] += len(batch)
+            firsts = await asyncio.gather(*(self._first(u) for u in batch))
+            found: list[str] = []
+            deeper = self.options.max_depth is None or depth < self.options.max_depth
+            for url, first in zip(batch, firsts, strict=True):
+                # a URL that only redirects elsewhere (a language switch, /news -> /news/) is not a
+                # page: what it leads to may be, in this same round
+                if first.error is None and normalize_url(first.final_url) != url:
+                    self.aliases += 1
+                    self.counts["started"] -= 1
+                    target: list[str] = []
+                    self._discover(first.final_url, target)
+                    frontier += [(depth, u) for u in target]
+                    continue
+                kept += 1
+                self._rest.append(asyncio.ensure_future(self._others(url, depth, first)))
+                if deeper:
+                    for link in first.links:
+                        self._discover(urljoin(url, link), found)
+            if depth == 0 and deeper:
+                for url in self.site.sitemap:
+                    self._discover(url, found)
+            frontier += [(depth + 1, u) for u in found]
+        await asyncio.gather(*self._rest)
+        self.left = len(frontier)
+        return self.pages
+
+    def notes(self) -> tuple[str, ...]:
+        notes = list(self.site.notes)
+        if self.aliases:
+            notes.append(
+                f"{self.aliases} links only redirected to another URL (a language switch, a missing "
+                "trailing slash...): the page they lead to was scanned instead, once"
+            )
+        if self.left:
+            notes.append(
+                f"stopped at --max-pages {self.options.max_pages}; {self.left} more pages were found"
+            )
+        k, n = self.options.shard
+        if n > 1:
+            notes.append(
+                f"shard {k}/{n}: this report judges its share of the pages; merge the shards' reports"
+            )
+        if self.resumed:
+            notes.append(f"resumed: {len(self.resumed)} pages were taken from {self.options.journal}")
+        return tuple(notes)
 
 
 async def scan_async(
@@ -205,9 +307,7 @@ async def scan_async(
     try:
         if chromium is None:
             chromium = Chromium(
-                options.chromium,
-                host_map=options.host_map or None,
-                block_unmapped=options.block_unmapped,
+                options.chromium, host_map=options.host_map or None, block_unmapped=options.block_unmapped
             )
         chromium.start()
     except BrowserNotFound as e:
@@ -216,159 +316,30 @@ async def scan_async(
         async with async_playwright() as pw:
             browser = await chromium.connect_async(pw)
             try:
-                return await _scan(browser, options, start_url, started, progress)
+                site = await _site(browser, options, start_url)
+                shared = await SharedWorkerWatch.start(await browser.new_browser_cdp_session())
+                crawl = _Crawl(browser, options, site, shared, progress)
+                try:
+                    pages = await crawl.run()
+                except PoolError as e:
+                    raise ScanError(str(e)) from e
             finally:
                 await browser.close()
     finally:
         if own:
             chromium.close()
-
-
-async def _scan(
-    browser: Browser,
-    options: ScanOptions,
-    start_url: str,
-    started: float,
-    progress: Callable[[Progress], None] | None,
-) -> ScanResult:
-    status, body, landed = await _fetch_text(browser, start_url, options)
-    if status is None:
-        raise ScanError(f"cannot reach {start_url}: {body}")
-    if status >= 400:
-        raise ScanError(f"{start_url} answered HTTP {status}")
-    if _origin(landed) == _origin(start_url):
-        start_url = normalize_url(landed)  # the page a redirect of the start URL leads to
-    origin = f"{urlsplit(start_url).scheme}://{urlsplit(start_url).netloc}"
-    state = None
-    gk_status, gk_body, _ = await _fetch_text(browser, origin + ENDPOINT_PREFIX + "consent", options)
-    if gk_status == 200:
-        try:
-            parsed = json.loads(gk_body)
-            if isinstance(parsed, dict) and "policy_version" in parsed:
-                state = parsed
-        except ValueError:
-            pass
-    registry, declared, registry_note = _registry(options, state)
-    notes = [f"registry: {registry_note}"]
-
-    scope = _Scope(start_url, options.include, options.exclude)
-    sitemap: list[str] = []
-    if options.sitemap:
-        sm_status, sm_body, _ = await _fetch_text(browser, origin + "/sitemap.xml", options)
-        if sm_status == 200:
-            sitemap = [u for u in (scope.admit(x) for x in _sitemap_urls(sm_body)) if u]
-
-    host = normalize_host(urlsplit(start_url).hostname or "")
-    client_ip = options.client_ip
-    if client_ip is None and _loopback(host):
-        client_ip = "::1" if ":" in host else "127.0.0.1"
-    ctx = RuleContext(
-        registry=registry,
-        site_host=host,
-        https=start_url.startswith("https:"),
-        declared=declared,
-        client_ip=client_ip,
-        catalog=load_registry(None),
-        endpoint_prefix=ENDPOINT_PREFIX,
-    )
-    cfg = VisitConfig(
-        timeout_ms=int(options.timeout * 1000),
-        settle_ms=options.settle_ms,
-        headers=dict(options.headers),
-        ignore_https_errors=options.ignore_https_errors,
-        screenshots=options.screenshots,
-    )
-
-    pages: list[PageResult] = []
-    seen = {start_url}
-    depth = 0
-    aliases = 0
-    counters = {"visits": 0, "pages": 0, "findings": 0, "queued": 1}
-    pending: dict[str, dict[VisitKind, VisitRecord]] = {}
-    later = [k for k in options.visits if k is not VisitKind.FIRST_VIEW]
-
-    def discover(url: str, into: list[str]) -> None:
-        admitted = scope.admit(url)
-        if admitted and admitted not in seen:
-            seen.add(admitted)
-            into.append(admitted)
-
-    def visit_done(url: str, kind: VisitKind, record: VisitRecord) -> None:
-        counters["visits"] += 1
-        pending.setdefault(url, {})[kind] = record
-        if len(pending[url]) < len(options.visits):
-            return
-        counters["pages"] += 1
-        visits = tuple(pending[url][k] for k in options.visits)
-        judged = evaluate([PageResult(url, depth, visits)], ctx)[0]
-        counters["findings"] += len(judged.findings)
-        if progress is not None:
-            progress(
-                Progress(counters["pages"], counters["queued"], counters["visits"],
-                         counters["findings"], url)
-            )  # fmt: skip
-
-    # Breadth first: each round takes the shallowest pages still to do, in URL order (so the same
-    # site gives the same pages whatever the timing), up to --max-pages.
-    frontier: list[tuple[int, str]] = [(0, start_url)]
-    while frontier and len(pages) < options.max_pages:
-        frontier.sort()
-        depth = frontier[0][0]
-        batch = [u for d, u in frontier if d == depth][: options.max_pages - len(pages)]
-        taken = set(batch)
-        frontier = [(d, u) for d, u in frontier if not (d == depth and u in taken)]
-        counters["queued"] = len(pages) + len(batch)
-        found: list[str] = []
-        # First views first: they give the links, and show which URLs only redirect elsewhere
-        # (a language switch, /news -> /news/): those are not pages, their targets may be.
-        firsts = await _run_pool(
-            browser, [(u, VisitKind.FIRST_VIEW) for u in batch], cfg, options.workers, visit_done
-        )
-        keep = []
-        for url in batch:
-            first = firsts[(url, VisitKind.FIRST_VIEW)]
-            if first.error is None and normalize_url(first.final_url) != url:
-                aliases += 1
-                counters["queued"] -= 1
-                pending.pop(url, None)
-                target: list[str] = []
-                discover(first.final_url, target)
-                frontier += [(depth, u) for u in target]  # what the link really leads to
-            else:
-                keep.append(url)
-        no_banner = frozenset(u for u in keep if not firsts[(u, VisitKind.FIRST_VIEW)].banner.found)
-        tasks = [(u, k) for u in keep for k in later]
-        results = dict(firsts)
-        results.update(await _run_pool(browser, tasks, cfg, options.workers, visit_done, no_banner))
-        deeper = options.max_depth is None or depth < options.max_depth
-        for url in keep:
-            visits = tuple(results[(url, k)] for k in options.visits)
-            pages.append(PageResult(url, depth, visits))
-            if deeper:
-                for link in visits[0].links:
-                    discover(urljoin(url, link), found)
-        if depth == 0 and deeper:
-            for url in sitemap:
-                discover(url, found)
-        frontier += [(depth + 1, u) for u in found]
-    if aliases:
-        notes.append(f"{aliases} links only redirected to another URL and were not scanned as pages")
-    if frontier:
-        notes.append(f"stopped at --max-pages {options.max_pages}; {len(frontier)} more pages were found")
-
-    judged = evaluate(sorted(pages, key=lambda pg: (pg.depth, pg.url)), ctx)
-    findings = tuple(f for pg in judged for f in pg.findings)
+    judged = evaluate(sorted(pages, key=lambda pg: (pg.depth, pg.url)), site.ctx)
     return ScanResult(
-        target=start_url,
+        target=site.start,
         started=started,
         duration_s=round(time.time() - started, 2),
         pages=judged,
-        findings=findings,
-        registry_sources=registry.sources,
-        gatekeeper=state is not None or any(v.gatekeeper for pg in judged for v in pg.visits),
+        findings=tuple(f for pg in judged for f in pg.findings),
+        registry_sources=site.registry.sources,
+        gatekeeper=site.gatekeeper or any(v.gatekeeper for pg in judged for v in pg.visits),
         options=options,
-        notes=tuple(notes),
-        third_parties=third_parties(judged, ctx),
+        notes=crawl.notes(),
+        third_parties=third_parties(judged, site.ctx),
     )
 
 

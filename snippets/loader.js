@@ -55,7 +55,9 @@
   function recreate(queue) {
     var el = queue.shift();
     if (!el) return;
-    var n = d.createElement(el.tagName), ext;
+    var n = d.createElement(el.tagName), ext, ph = el.previousElementSibling;
+    // a share button drawn by a script (LinkedIn's) had a share link before it
+    if (ph && ph.hasAttribute("data-gk-ph")) ph.remove();
     [].forEach.call(el.attributes, function (a) {
       var k = a.name;
       if (k == "type" || k == "data-gk") return;
@@ -101,6 +103,13 @@
       blocked = enforced && now.some(function (x) { return !has(served, x); });
     current = now;
     consentMode(s);
+    // the in-page cookie gate (snippets/cookie_gate.js) follows the choice at once
+    var g = window.__gkc;
+    if (g) {
+      g.s = now;
+      g.c = ["necessary", "required"];
+      for (k in s.categories) if (s.categories[k]) g.c.push(k);
+    }
     all("input[name=category]").forEach(function (i) { i.checked = !!s.categories[i.value]; });
     all("input[name=service]").forEach(function (i) {
       if (i.type == "checkbox") i.checked = !!s.services[i.value];

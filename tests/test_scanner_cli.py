@@ -3,12 +3,15 @@ Open Cookie Database (no browser)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from scanner.cli import _options, build_parser, main
+from scanner.cli import _options, build_merge_parser, build_parser, main
 from scanner.cookiedb import CookieDatabase, cookie_database
-from scanner.crawl import _Scope, _sitemap_urls, normalize_url
 from scanner.model import VisitKind
+from scanner.scope import Scope, normalize_url, sitemap_urls
 
 
 def options(*argv: str):
@@ -48,6 +51,14 @@ def test_options_map_to_scan_options(tmp_path):
         (["http://x/", "--visits", "reject"], "must include first-view"),
         (["http://x/", "--workers", "0"], "--workers must be 1 or more"),
         (["http://x/", "--fail-on", "sometimes"], "invalid choice"),
+        (["http://x/", "--shard", "3/2"], "write it as K/N with 1 <= K <= N"),
+        (["http://x/", "--shard", "0/2"], "write it as K/N"),
+        (["http://x/", "--shard", "a/b"], "write it as K/N"),
+        (["http://x/", "--shard", "2"], "write it as K/N"),
+        (["http://x/", "--resume"], "--resume needs --journal FILE"),
+        (["http://x/", "--dwell", "soon"], "invalid int value"),
+        (["merge"], "the following arguments are required: REPORT"),
+        (["merge", "a.json", "--fail-on", "sometimes"], "invalid choice"),
     ],
 )
 def test_usage_errors_exit_2(argv, message, capsys):
@@ -94,7 +105,7 @@ def test_normalize_url(url, normal):
 
 
 def test_scope():
-    scope = _Scope("http://127.0.0.1:8000/", include=(), exclude=("/lang/*",))
+    scope = Scope("http://127.0.0.1:8000/", include=(), exclude=("/lang/*",))
     assert scope.admit("http://127.0.0.1:8000/news/1#top") == "http://127.0.0.1:8000/news/1"
     for outside in (
         "http://127.0.0.1:8001/",  # another origin
@@ -105,16 +116,16 @@ def test_scope():
         "http://127.0.0.1:8000/lang/en?next=/",
     ):
         assert scope.admit(outside) is None, outside
-    news_only = _Scope("http://127.0.0.1:8000/", include=("/news/*",), exclude=())
+    news_only = Scope("http://127.0.0.1:8000/", include=("/news/*",), exclude=())
     assert news_only.admit("http://127.0.0.1:8000/news/2") and not news_only.admit("http://127.0.0.1:8000/")
 
 
-def test_sitemap_urls():
+def testsitemap_urls():
     xml = (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         "<url><loc> http://a.jp/ </loc></url><url><loc>http://a.jp/news/1</loc></url></urlset>"
     )
-    assert _sitemap_urls(xml) == ["http://a.jp/", "http://a.jp/news/1"]
+    assert sitemap_urls(xml) == ["http://a.jp/", "http://a.jp/news/1"]
 
 
 def test_open_cookie_database():
@@ -137,3 +148,45 @@ def test_cookie_database_parses_and_degrades():
     )
     found = one.lookup("shop_123")
     assert found is not None and found.category is not None and found.category.value == "marketing"
+
+
+def test_new_options_map_to_scan_options(tmp_path):
+    o = options(
+        "http://x/", "--dwell", "500", "--quiet-wait", "800", "--no-interaction", "--unjudged-ok",
+        "--shard", "2/3", "--journal", str(tmp_path / "j.jsonl"), "--resume",
+    )  # fmt: skip
+    assert (o.dwell_ms, o.max_quiet_wait_ms, o.interact, o.unjudged_ok) == (500, 800, False, True)
+    assert o.shard == (2, 3) and o.journal == tmp_path / "j.jsonl" and o.resume
+    d = options("http://x/")
+    assert (d.dwell_ms, d.max_quiet_wait_ms, d.interact, d.shard, d.resume) == (
+        3000,
+        2000,
+        True,
+        (1, 1),
+        False,
+    )
+
+
+@pytest.mark.parametrize("parser", [build_parser(), build_merge_parser()], ids=["scan", "merge"])
+def test_every_option_has_a_description(parser):
+    for action in parser._actions:
+        assert action.help, f"{action.option_strings or action.dest} has no description"
+
+
+def test_visits_help_names_the_visits(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for kind in VisitKind:
+        assert kind.value + " (" in out
+
+
+def test_without_the_scanner_extra_scan_help_exits_2():
+    """As README says: the command exists, the extra is missing, exit code 2 with the fix."""
+    code = (
+        "import sys; sys.modules['playwright'] = None; sys.modules['playwright.async_api'] = None\n"
+        "from gatekeeper.cli import main; sys.exit(main(['scan', '--help']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'gatekeeper-consent[scanner]'" in done.stderr

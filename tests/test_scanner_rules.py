@@ -280,11 +280,33 @@ def test_consent_not_withdrawn():
 
 
 def test_page_errors():
+    """A first view that loaded nothing leaves the page unjudged: an error unless the operator says
+    otherwise; a failed later visit or an HTTP error is a warning; a timeout is noted."""
     broken = replace(visit(VisitKind.FIRST_VIEW), error="net::ERR_CONNECTION_REFUSED", status=None)
     missing = replace(visit(VisitKind.REJECT, "reject"), status=404)
-    assert found(page(first_view=broken, reject=missing)) == {
-        ("page-error", PAGE, "first-view"),
+    failed = replace(visit(VisitKind.GPC, "accept"), error="net::ERR_CONNECTION_RESET")
+    slow = replace(visit(VisitKind.ACCEPT, "accept"), timed_out=True)
+    p = page(first_view=broken, reject=missing, gpc=failed, accept=slow)
+    assert found(p) == {
+        ("page-not-judged", PAGE, "first-view"),
         ("page-error", PAGE, "reject"),
+        ("page-error", PAGE, "gpc"),
+        ("page-timeout", PAGE, "accept"),
+    }
+    severity = {f.rule: f.severity for f in evaluate([p], ctx())[0].findings}
+    assert severity["page-not-judged"] is Severity.ERROR
+    lenient = {f.rule: f.severity for f in evaluate([p], ctx(unjudged_ok=True))[0].findings}
+    assert lenient["page-not-judged"] is Severity.WARNING
+
+
+def test_a_timed_out_visit_is_still_judged():
+    slow = replace(
+        visit(VisitKind.FIRST_VIEW, requests=(req("https://www.googletagmanager.com/gtm.js"),)),
+        timed_out=True,
+    )
+    assert found(page(first_view=slow)) == {
+        ("page-timeout", PAGE, "first-view"),
+        ("request-before-consent", "https://www.googletagmanager.com/gtm.js", "first-view"),
     }
 
 

@@ -182,4 +182,7 @@ def demo_app(secret_keys: str | list[str], **options: Any) -> Any:
     """The same site behind gatekeeper, with the demo's services file."""
     from gatekeeper import Gatekeeper
 
+    # The city's privacy notice is gatekeeper's notice page (the footer's "Privacy and cookies"): the
+    # banner links it as the site's privacy policy too.
+    options.setdefault("privacy_policy_url", "/_gatekeeper/disclosure")
     return Gatekeeper(site(), secret_keys=secret_keys, services=SERVICES_FILE, **options)

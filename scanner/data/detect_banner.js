@@ -10,7 +10,9 @@
     }
   };
   walk(document);
-  for (const r of roots) for (const el of r.querySelectorAll('[' + A + ']')) el.removeAttribute(A);
+  for (const r of roots) for (const el of r.querySelectorAll('[' + A + '], [' + A + '-root]')) {
+    el.removeAttribute(A); el.removeAttribute(A + '-root');
+  }
   const all = (sel) => { const out = []; for (const r of roots) { try { out.push(...r.querySelectorAll(sel)); } catch (e) {} } return out; };
   const visible = (el) => {
     if (!el || !el.isConnected) return false;
@@ -34,6 +36,7 @@
     const reopen = (!reject && want) ? firstVisible(k.reopen) : null;
     const shown = rootEls.some(visible);
     if (!shown && !accept && !reject && !reopen) continue;
+    (rootEls.find(visible) || rootEls[0]).setAttribute(A + '-root', k.id);
     return {kind: k.id, accept: mark(accept, 'accept'), reject: mark(reject, 'reject'),
             reopen: mark(reopen, 'reopen'), shown, note: ''};
   }
@@ -72,6 +75,7 @@
     if (!best || size < best.size) best = {box, accept, reject, size};
   }
   if (!best) return null;
+  best.box.setAttribute(A + '-root', 'text');
   return {kind: 'text', accept: mark(best.accept, 'accept'), reject: mark(best.reject, 'reject'),
           reopen: false, shown: true,
           note: 'matched by words: ' + [best.accept, best.reject].filter(Boolean).map(label).join(' / ')};

@@ -2,7 +2,7 @@
 and a self-contained HTML file."""
 
 from .html import render_html, write_html
-from .json import FORMAT, VERSION, to_dict, write_json
+from .json import FORMAT, VERSION, from_dict, read_json, to_dict, write_json
 from .junit import to_xml, write_junit
 from .sarif import to_sarif, write_sarif
 from .text import summary
@@ -10,6 +10,8 @@ from .text import summary
 __all__ = [
     "FORMAT",
     "VERSION",
+    "from_dict",
+    "read_json",
     "render_html",
     "summary",
     "to_dict",

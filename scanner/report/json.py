@@ -13,126 +13,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..model import (
-    CookieRecord,
-    Finding,
-    JarCookie,
-    Phase,
-    RequestRecord,
-    ScanResult,
-    StorageWrite,
-    VisitRecord,
-)
+from ..model import ScanOptions, ScanResult, ThirdParty, VisitKind
 from ..rules import RULES
+from .records import finding_from, finding_to, page_from, page_to
 
-__all__ = ["FORMAT", "VERSION", "to_dict", "write_json"]
+__all__ = ["FORMAT", "VERSION", "from_dict", "read_json", "to_dict", "write_json"]
 
 FORMAT = "gatekeeper-scan"
 VERSION = 1
-_PHASES = list(Phase)
 
 
 def _iso(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.UTC).isoformat(timespec="seconds")
-
-
-def finding_dict(f: Finding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "severity": f.severity.value,
-        "page": f.page,
-        "visit": f.visit.value if f.visit else None,
-        "subject": f.subject,
-        "message": f.message,
-        "service": f.service,
-        "evidence": [{"key": k, "value": v} for k, v in f.evidence],
-    }
-
-
-def _request(r: RequestRecord) -> dict[str, Any]:
-    return {
-        "url": r.url,
-        "method": r.method,
-        "type": r.resource_type,
-        "phase": r.phase.value,
-        "document": r.frame_url,
-        "initiator": r.initiator,
-        "status": r.status,
-        "failure": r.failure,
-        "ms": r.ms,
-    }
-
-
-def _cookie(c: CookieRecord) -> dict[str, Any]:
-    return {
-        "name": c.name,
-        "value": c.value,
-        "domain": c.domain,
-        "path": c.path,
-        "source": c.source,
-        "url": c.url,
-        "phase": c.phase.value,
-        "raw": c.raw,
-        "secure": c.secure,
-        "http_only": c.http_only,
-        "same_site": c.same_site,
-        "lifetime_s": None if c.lifetime_s is None else round(c.lifetime_s),
-        "blocked": list(c.blocked),
-        "initiator": c.initiator,
-    }
-
-
-def _jar(cookies: tuple[JarCookie, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": c.name,
-            "value": c.value,
-            "domain": c.domain,
-            "path": c.path,
-            "expires": None if c.expires < 0 else round(c.expires),
-            "secure": c.secure,
-            "http_only": c.http_only,
-            "same_site": c.same_site,
-        }
-        for c in sorted(cookies, key=lambda c: (c.domain, c.name, c.path))
-    ]
-
-
-def _storage(s: StorageWrite) -> dict[str, Any]:
-    return {"area": s.area, "origin": s.origin, "key": s.key, "value": s.value, "phase": s.phase.value}
-
-
-def _visit(v: VisitRecord) -> dict[str, Any]:
-    requests = sorted(v.requests, key=lambda r: (_PHASES.index(r.phase), r.url, r.method, r.ms))
-    cookies = sorted(v.cookies, key=lambda c: (_PHASES.index(c.phase), c.domain, c.name, c.source))
-    storage = sorted(v.storage, key=lambda s: (_PHASES.index(s.phase), s.origin, s.area, s.key))
-    return {
-        "kind": v.kind.value,
-        "url": v.url,
-        "final_url": v.final_url,
-        "status": v.status,
-        "error": v.error,
-        "duration_ms": v.duration_ms,
-        "gatekeeper": v.gatekeeper,
-        "banner": {
-            "found": v.banner.found,
-            "kind": v.banner.kind,
-            "accept": v.banner.has_accept,
-            "reject": v.banner.has_reject,
-            "clicked": v.banner.clicked,
-            "note": v.banner.note,
-        },
-        "requests": [_request(r) for r in requests],
-        "cookies": [_cookie(c) for c in cookies],
-        "jar": _jar(v.jar),
-        "jar_after_withdrawal": None if v.jar_after_withdrawal is None else _jar(v.jar_after_withdrawal),
-        "withdrawal": v.withdrawal_note,
-        "storage": [_storage(s) for s in storage],
-        "frames": [
-            {"url": f.url, "parent": f.parent_url, "name": f.name}
-            for f in sorted(v.frames, key=lambda f: (f.parent_url != "", f.url, f.name))
-        ],
-    }
 
 
 def to_dict(result: ScanResult, tool_version: str = "") -> dict[str, Any]:
@@ -158,6 +50,9 @@ def to_dict(result: ScanResult, tool_version: str = "") -> dict[str, Any]:
             "include": list(opts.include),
             "exclude": list(opts.exclude),
             "visits": [k.value for k in opts.visits],
+            "timeout_s": opts.timeout,
+            "dwell_ms": opts.dwell_ms,
+            "shard": f"{opts.shard[0]}/{opts.shard[1]}",
         },
         "summary": {
             "pages": len(result.pages),
@@ -166,7 +61,7 @@ def to_dict(result: ScanResult, tool_version: str = "") -> dict[str, Any]:
             "rules": dict(sorted(by_rule.items())),
         },
         "rules": [
-            {"id": r.id, "severity": r.severity.value, "title": r.title, "help": r.help}
+            {"id": r.id.value, "severity": r.severity.value, "title": r.title, "help": r.help}
             for r in RULES.values()
         ],
         "third_parties": [
@@ -179,17 +74,46 @@ def to_dict(result: ScanResult, tool_version: str = "") -> dict[str, Any]:
             }
             for t in result.third_parties
         ],
-        "findings": [finding_dict(f) for f in result.findings],
-        "pages": [
-            {
-                "url": p.url,
-                "depth": p.depth,
-                "findings": [finding_dict(f) for f in p.findings],
-                "visits": [_visit(v) for v in p.visits],
-            }
-            for p in result.pages
-        ],
+        "findings": [finding_to(f) for f in result.findings],
+        "pages": [page_to(p) for p in result.pages],
     }
+
+
+def from_dict(data: dict[str, Any]) -> ScanResult:
+    """A scan back from its JSON report (screenshots are not in it)."""
+    if data.get("format") != FORMAT or data.get("version") != VERSION:
+        raise ValueError(f"not a {FORMAT} report of version {VERSION}")
+    o = data["options"]
+    k, _, n = str(o.get("shard", "1/1")).partition("/")
+    options = ScanOptions(
+        url=data["target"],
+        max_pages=o["max_pages"],
+        max_depth=o["max_depth"],
+        include=tuple(o["include"]),
+        exclude=tuple(o["exclude"]),
+        workers=o["workers"],
+        visits=tuple(VisitKind(v) for v in o["visits"]),
+        timeout=o.get("timeout_s", 20.0),
+        dwell_ms=o.get("dwell_ms", 3000),
+        shard=(int(k), int(n)),
+    )
+    started = datetime.datetime.fromisoformat(data["started"]).timestamp()
+    return ScanResult(
+        target=data["target"],
+        started=started,
+        duration_s=data["duration_s"],
+        pages=tuple(page_from(p) for p in data["pages"]),
+        findings=tuple(finding_from(f) for f in data["findings"]),
+        registry_sources=tuple(data["registry"]),
+        gatekeeper=data["gatekeeper"],
+        options=options,
+        notes=tuple(data["notes"]),
+        third_parties=tuple(ThirdParty(**t) for t in data["third_parties"]),
+    )
+
+
+def read_json(path: str | Path) -> ScanResult:
+    return from_dict(json.loads(Path(path).read_text("utf-8")))
 
 
 def write_json(result: ScanResult, path: str | Path, tool_version: str = "") -> None:

@@ -6,6 +6,9 @@ would prove nothing."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,3 +268,95 @@ def test_webrtc_is_beyond_any_csp_in_this_chromium(serve, browser_context):
     tab.goto(serve(raw_app(routes)) + "/", wait_until="load")
     assert tab.evaluate("window.done") > 0  # candidates gathered despite the directive
     assert any("Unrecognized Content-Security-Policy directive 'webrtc'" in m for m in messages)
+
+
+def _app_csp_page(policy: bytes, own_script: str) -> Answer:
+    body = (
+        "<!doctype html><html><head><title>csp</title></head><body><p>strict app</p>"
+        f"{own_script}<script>window.unsanctioned = 1;</script></body></html>"
+    )
+    return Answer([(CT, b"text/html"), (b"content-security-policy", policy)], body.encode())
+
+
+_LISTEN = (
+    "window.seen = []; document.addEventListener('securitypolicyviolation', e => seen.push(e.blockedURI));"
+)
+_HASH = base64.b64encode(hashlib.sha256(_LISTEN.encode()).digest()).decode()
+APP_CSP = {
+    "/nonce": _app_csp_page(
+        b"script-src 'nonce-abc' 'strict-dynamic'; report-uri https://tracker.example/csp-nonce",
+        f"<script nonce=abc>{_LISTEN}</script>",
+    ),
+    "/hash": _app_csp_page(
+        f"script-src 'self' 'sha256-{_HASH}'; report-uri https://tracker.example/csp-hash".encode(),
+        f"<script>{_LISTEN}</script>",
+    ),
+}
+
+
+@pytest.mark.parametrize("path", ["/nonce", "/hash"])
+def test_the_apps_strict_csp_runs_our_loader_and_reports_to_no_third_party(
+    serve, stub, browser_context, path
+):
+    bare, guarded = _serve_both(serve, APP_CSP)
+    tab = browser_context().new_page()
+    tab.goto(bare + path, wait_until="load")
+    stub.wait_for(TRACKER, "/csp-")  # the control: the app's own violation is reported to the tracker
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + path, wait_until="load")
+    tab.wait_for_function("window.__gk === 1")  # the loader ran under the app's policy
+    assert tab.locator("[data-gk-banner]").count() == 1
+    assert tab.evaluate("window.unsanctioned") is None  # the app's policy is enforced as before
+    # the only violation is the app's own unsanctioned script: none of ours
+    assert tab.evaluate("window.seen") == ["inline"]
+    tab.wait_for_timeout(500)
+    assert _tracker_hits(stub) == []
+
+
+REFRESH = (
+    b'<meta http-equiv="refresh" data-pad="'
+    + b"x" * 5000
+    + b'" content="0;url=https://tracker.example/refreshed">'
+)
+REFRESH_PAGE = (
+    b"<!doctype html><html><head>"
+    + b"<!-- padding -->" * 1000
+    + REFRESH
+    + b"<title>r</title></head><body>r</body></html>"
+)
+
+
+def _refresh_app(kind: str) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if kind == "gzip-gzip":
+            body = gzip.compress(gzip.compress(REFRESH_PAGE))
+            headers = [(CT, b"text/html"), (b"content-encoding", b"gzip, gzip")]
+            chunks = [body]
+        else:  # streamed over max_body_bytes, the tag cut far from its "<"
+            headers = [(CT, b"text/html")]
+            cut = REFRESH_PAGE.index(b"data-pad") + 4500  # past the 4 KB hold-back
+            chunks = [REFRESH_PAGE[:cut], REFRESH_PAGE[cut:]]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    return app
+
+
+@pytest.mark.parametrize("kind", ["gzip-gzip", "streamed-over-the-limit"])
+def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context, kind):
+    bare = serve(_refresh_app(kind))
+    guarded = serve(Gatekeeper(_refresh_app(kind), secret_keys=KEY, services=SERVICES, max_body_bytes=10_000))
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, "/refreshed")  # the control: Chromium undoes both gzips / reads the tag and goes
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
