@@ -218,7 +218,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _add_proxy(sub: Any) -> None:
-    proxy = sub.add_parser("proxy", help="put gatekeeper in front of any HTTP site (a reverse proxy)")
+    proxy = sub.add_parser(
+        "proxy", help="put gatekeeper in front of any HTTP site (a reverse proxy)", allow_abbrev=False
+    )
     proxy.add_argument(
         "--upstream", required=True, metavar="URL", help="the site, e.g. http://127.0.0.1:8080"
     )
@@ -236,7 +238,9 @@ def _add_proxy(sub: Any) -> None:
 
 
 def _add_serve(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="serve a directory of static files behind gatekeeper")
+    serve = sub.add_parser(
+        "serve", help="serve a directory of static files behind gatekeeper", allow_abbrev=False
+    )
     serve.add_argument("directory")
     _add_site_options(serve)
     serve.set_defaults(func=cmd_serve)

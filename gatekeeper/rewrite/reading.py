@@ -205,6 +205,7 @@ class _Pass:
         # a secondary reading reads no further than what is left of the characters they share
         budget = self.shared.budget if meet is not None else None
         state: _State = (fstack.node(), self.in_select)
+        nodes = fstack.nodes  # (the list object stays the same while frames come and go)
         clock = 0
         stop = len(html)
         read_to = pos
@@ -245,7 +246,7 @@ class _Pass:
                     self.eof_at = m.start(5)  # the page ends inside a tag, comment or doctype
                 return
             start = m.start(1)
-            node = fstack.node()
+            node = nodes[-1]
             if state[0] is not node or state[1] != self.in_select:
                 state = (node, self.in_select)
             if meet is not None and meet.state_at_tag(start) == state:
@@ -514,8 +515,10 @@ class _Pass:
     def _raw_end(self, name: str, pos: int) -> int:
         """Where the raw text of an element opened before `pos` ends (its end tag), or -1."""
         html = self.html
-        if self.shared.ahead.next(name, pos) < 0:
-            return -1  # no end tag anywhere after: no need to read to the end to know
+        if self.shadow and self.shared.ahead.next(name, pos) < 0:
+            # no end tag anywhere after: no need to read to the end to know (the main reading reads
+            # each stretch once; the others and the paranoid one would read the same ones again)
+            return -1
         if name != "script":
             found = _RAW_END[name].search(html, pos)
             return found.start() if found is not None else -1

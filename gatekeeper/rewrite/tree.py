@@ -91,23 +91,35 @@ class _Stack:
 
 
 class _Ahead:
-    """Where a pattern next matches from a position, for the searches that look ahead of the walk:
-    every match of a pattern found once per page (on first use), then each look-up is a bisection
-    (a search per element to the end of the page made such pages quadratic)."""
+    """Where a pattern next matches from a position, for the searches that look ahead of the walk.
+    The first few look-ups of a pattern are plain searches (an ordinary page makes a handful); from
+    then on every match of it is found once and each look-up is a bisection (a search per element to
+    the end of the page made crafted pages quadratic)."""
 
-    __slots__ = ("found", "html")
+    __slots__ = ("found", "html", "searches")
+
+    SEARCHES: Final = 8
 
     def __init__(self, html: str) -> None:
         self.html = html
         self.found: dict[str, list[int]] = {}
+        self.searches: dict[str, int] = {}
 
     def next(self, key: str, pos: int) -> int:
         """The start of the first match at or after `pos`, or -1. `key`: a raw-text element's name
-        (its end tag), or one of the literal strings in _LITERALS."""
+        (its end tag), or a literal string (">", "]]>")."""
         starts = self.found.get(key)
         if starts is None:
-            if key in _RAW_END:
-                starts = [m.start() for m in _RAW_END[key].finditer(self.html)]
+            pattern = _RAW_END.get(key)
+            done = self.searches.get(key, 0)
+            if done < self.SEARCHES:
+                self.searches[key] = done + 1
+                if pattern is not None:
+                    m = pattern.search(self.html, pos)
+                    return m.start() if m is not None else -1
+                return self.html.find(key, pos)
+            if pattern is not None:
+                starts = [m.start() for m in pattern.finditer(self.html)]
             else:
                 starts, at = [], self.html.find(key)
                 while at >= 0:
