@@ -563,3 +563,16 @@ def test_other_scripts_and_posts_are_no_share_buttons() -> None:
     html = '<script type="IN/Member">x</script><blockquote class="twitter-tweet"><a href="https://twitter.com/a/status/1">a</a></blockquote>'
     out = rewrite(html, ctx())
     assert [(e.tag, e.share) for e in out.embeds] == [("blockquote", False)]
+
+
+@pytest.mark.parametrize(
+    "srcset",
+    [
+        "/a.png (b (c) , {u} 2x",  # parentheses do not nest: the first ")" ends them (found by the
+        "/a.png (x) , {u}",  # spec-written srcset parser of tests/fuzz/leaks.py)
+        "/a.png 1x,{u} 2x",
+    ],
+)
+def test_srcset_candidates_as_the_standard_splits_them(srcset: str) -> None:
+    out = check(f'<img srcset="{srcset.format(u=STRANGER)}">', ctx())
+    assert "data-gk-srcset=" in out
