@@ -6,9 +6,12 @@ directory of static files behind gatekeeper)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +34,52 @@ def _scanner_main() -> object:
     return scan_main
 
 
+_INTERRUPTED = 130  # the shell's code for a Ctrl-C
+
+
+def _demo_scan(url: str, args: argparse.Namespace) -> int:
+    """Scan the demo; name the reports only once they are written. A Ctrl-C during the scan ends it
+    (the scanner writes no partial report) and says so."""
+    from .demo.app import SERVICES_FILE
+
+    scan_args = [url, "--services", str(SERVICES_FILE), "--max-pages", str(args.max_pages)]
+    reports: list[Path] = []
+    if args.report_dir:
+        out = Path(args.report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        reports = [out / "scan.html", out / "scan.json"]
+        scan_args += ["--html", str(reports[0]), "--json", str(reports[1])]
+    print(f"Scanning {url} in Chromium (four visits per page)...", flush=True)
+    scan_main = _scanner_main()
+    interrupted = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    started = time.time()
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        code = int(scan_main(scan_args))  # type: ignore[operator]
+    except KeyboardInterrupt:
+        interrupted.set()
+        code = _INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        print("Scan interrupted: no report written; the demo stops.", flush=True)
+        return _INTERRUPTED
+    written = [p for p in reports if p.is_file() and p.stat().st_mtime >= started - 1]
+    if written:
+        print(f"Reports: {' and '.join(str(p) for p in written)}", flush=True)
+    elif reports:
+        print("The scan wrote no report (see its message above).", flush=True)
+    return code
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo.app import SERVICES_FILE, demo_app, site
+    from .demo.app import demo_app, site
     from .demo.server import AppServer
 
     if args.bare:
@@ -42,22 +89,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         key = os.environ.get("GATEKEEPER_SECRET") or secrets.token_urlsafe(32)
         app = demo_app(key)
         what = "the demo site behind gatekeeper"
-    server = AppServer(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        server = AppServer(app, host=args.host, port=args.port, log_level="warning")
+    except OSError as e:  # most often: the port is taken (another demo, another server)
+        busy = e.errno == errno.EADDRINUSE
+        reason = "is in use" if busy else f"cannot be opened ({e.strerror})"
+        print(f"gatekeeper demo: {args.host}:{args.port} {reason}; pick another with --port N "
+              "(--port 0 picks a free one)", file=sys.stderr)  # fmt: skip
+        return 2
     url = server.start() + "/"
     print(f"Serving {what} at {url}", flush=True)
     code = 0
     try:
         if args.scan:
-            scan_args = [url, "--services", str(SERVICES_FILE), "--max-pages", str(args.max_pages)]
-            if args.report_dir:
-                out = Path(args.report_dir)
-                out.mkdir(parents=True, exist_ok=True)
-                scan_args += ["--html", str(out / "scan.html"), "--json", str(out / "scan.json")]
-            print(f"Scanning {url} in Chromium (four visits per page)...", flush=True)
-            scan_main = _scanner_main()
-            code = int(scan_main(scan_args))  # type: ignore[operator]
-            if args.report_dir:
-                print(f"Reports: {Path(args.report_dir) / 'scan.html'} and scan.json", flush=True)
+            code = _demo_scan(url, args)
+            if code == _INTERRUPTED:
+                return code  # one Ctrl-C stops the demo, scan and all
         if args.exit_after_scan:
             return code
         print(f"Open {url} in a browser; Ctrl-C stops the demo.", flush=True)
