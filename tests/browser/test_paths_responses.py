@@ -391,3 +391,25 @@ def test_inline_speculation_rules_reach_no_third_party(serve, stub, trusting_bro
     tab.goto(guarded + path, wait_until="load")
     tab.wait_for_timeout(1000)
     assert _tracker_hits(stub) == []
+
+
+XHTML_REFRESH = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>t'
+    b'<meta http-equiv="refresh" content="0;url=https://tracker.example/xhtml-refresh"/></title></head>'
+    b"<body><p id='shown'>xhtml page</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("media", [b"application/xhtml+xml", b"text/xml", b"application/xml"])
+def test_xhtml_renders_and_its_title_refresh_does_not_navigate(serve, stub, browser_context, media):
+    bare, guarded = _serve_both(serve, {"/": Answer([(CT, media)], XHTML_REFRESH)})
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, "/xhtml-refresh")  # the control: in XML, <title> holds a live <meta>
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    assert tab.evaluate("document.getElementById('shown').textContent") == "xhtml page"  # well-formed
