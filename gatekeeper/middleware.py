@@ -381,8 +381,12 @@ class _Page:
         missing = [h for h in ("Cookie", "Sec-GPC") if h.lower() not in present]
         if missing and "*" not in present:
             headers["vary"] = ", ".join(filter(None, [vary.strip(), *missing]))
-        if rtype.kind is Kind.XML and rtype.media not in HTML_TYPES:
-            return False  # an XML document: the CSP protects it (the rewriter reads HTML)
+        if rtype.kind is Kind.XML:
+            # an XML document (XHTML too): the HTML rewriter's edits and snippets are not well-formed
+            # XML and would stop it rendering. The CSP protects its fetches; its <meta> refreshes
+            # (live anywhere in XML, <title> included) are made inert as it streams.
+            self._stop_refreshes(headers)
+            return False
         if not self._rewritable(message, headers):
             return False
         if rtype.kind is Kind.UNKNOWN:

@@ -4,6 +4,7 @@ branch (reading)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Final
 
@@ -84,3 +85,31 @@ _SHARE_URL_ATTRS: Final = ("data-url", "data-href")
 # LinkedIn's share button is a <script type="IN/Share"> its in.js draws
 _IN_SHARE: Final = re.compile(r"type[\t\n\f\r ]*+=[\t\n\f\r ]*+[\"']?in/share", re.IGNORECASE)
 _IN_SHARE_JS: Final = "https://platform.linkedin.com/in.js"
+
+
+# <script type=speculationrules>: Chromium prefetches or prerenders what its rules name (with a
+# Referer), and no CSP directive stops it.
+_SPECULATION: Final = re.compile(r"speculationrules", re.IGNORECASE)
+
+
+def _speculation_urls(text: str) -> list[str | None]:
+    """The URLs speculation rules name; None for a rule that acts on the page's links or that cannot
+    be read (it may reach any host)."""
+    try:
+        rules = json.loads(text.strip() or "{}")  # raw text in HTML: no character references
+    except (ValueError, RecursionError):
+        return [None]
+    if not isinstance(rules, dict):
+        return [None]
+    out: list[str | None] = []
+    for action in ("prefetch", "prerender", "prefetch_with_subresources"):
+        for rule in rules.get(action) or []:
+            if not isinstance(rule, dict) or rule.get("source") == "document" or "where" in rule:
+                out.append(None)
+                continue
+            urls = rule.get("urls")
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                out.append(None)
+                continue
+            out.extend(urls)
+    return out

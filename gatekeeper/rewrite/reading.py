@@ -36,12 +36,14 @@ from .fetching import (
     _SELECT_IGNORES,
     _SHARE_URL_ATTRS,
     _SHARE_WIDGETS,
+    _SPECULATION,
     _SVG_FETCH,
     _URL_ATTRS,
     _WIDGET_RE_CLASS,
     _WIDGET_TAGS,
     _WIDGET_URL_ATTRS,
     _WIDGETS,
+    _speculation_urls,
 )
 from .tokenizing import (
     _ATTR_RE,
@@ -864,6 +866,8 @@ class _Pass:
         html = self.html
         if _IN_SHARE.search(html, start, end) is not None:
             return self._in_share_outcome(m, start)
+        if _SPECULATION.search(html, start, end) is not None:
+            return self._speculation_outcome(m, start, end, content_end)
         external = not self.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
         sig = self.prep.signature_re
         signed = sig is not None and sig.search(html, end, content_end) is not None
@@ -890,6 +894,23 @@ class _Pass:
         if not renamed and not need.services and not need.undeclared:
             return _NO_OUTCOME
         return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, renamed, text_plain=True))
+
+    def _speculation_outcome(self, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
+        """<script type=speculationrules>: a list of URLs waits for their services; a document rule
+        (it acts on the page's links, any of which may leave) or rules we cannot read never run."""
+        attrs = self._attrs_of(m)
+        kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
+        if kind != "speculationrules" or "data-gk" in attrs.first:
+            return _NO_OUTCOME
+        need = _Need()
+        for url in _speculation_urls(self.html[end:content_end]):
+            if url is None:
+                need.add((), "speculationrules", "speculationrules")
+            else:
+                self._check(need, url, "speculationrules")
+        if not need.services and not need.undeclared:
+            return _NO_OUTCOME
+        return _Outcome(_INERT, self._inert(m, "script", attrs, start, need, [], text_plain=True))
 
     def _in_share_outcome(self, m: re.Match[str], start: int) -> _Outcome:
         """LinkedIn's share button: a share link before it, like the other script-drawn share buttons

@@ -350,7 +350,8 @@ def _refresh_app(kind: str) -> Callable[..., Any]:
 @pytest.mark.parametrize("kind", ["gzip-gzip", "streamed-over-the-limit"])
 def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context, kind):
     bare = serve(_refresh_app(kind))
-    guarded = serve(Gatekeeper(_refresh_app(kind), secret_keys=KEY, services=SERVICES, max_body_bytes=10_000))
+    limit = 10_000 if kind == "streamed-over-the-limit" else 5 * 1024 * 1024
+    guarded = serve(Gatekeeper(_refresh_app(kind), secret_keys=KEY, services=SERVICES, max_body_bytes=limit))
     tab = browser_context().new_page()
     tab.goto(bare + "/", wait_until="commit")
     stub.wait_for(TRACKER, "/refreshed")  # the control: Chromium undoes both gzips / reads the tag and goes
@@ -360,3 +361,55 @@ def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context,
     tab.goto(guarded + "/", wait_until="load")
     tab.wait_for_timeout(1000)
     assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+
+
+def _speculation_page(rules: str) -> Answer:
+    body = (
+        f'<!doctype html><html><head><title>s</title><script type="speculationrules">{rules}</script></head>'
+        f'<body><a href="https://{TRACKER}/linked">a link</a></body></html>'
+    )
+    return Answer([(CT, b"text/html")], body.encode())
+
+
+SPECULATION = {
+    "/list": _speculation_page(
+        '{"prefetch": [{"source": "list", "urls": ["https://tracker.example/listed"]}]}'
+    ),
+    "/document": _speculation_page('{"prefetch": [{"source": "document", "eagerness": "immediate"}]}'),
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/list", "/listed"), ("/document", "/linked")])
+def test_inline_speculation_rules_reach_no_third_party(serve, stub, trusting_browser, path, expected):
+    bare, guarded = _serve_both(serve, SPECULATION)
+    tab = _tab(trusting_browser)
+    tab.goto(bare + path, wait_until="load")
+    stub.wait_for(TRACKER, expected, timeout=10)  # the control: Chromium prefetches, with a Referer
+    tab.close()
+    stub.reset()
+    tab = _tab(trusting_browser)
+    tab.goto(guarded + path, wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == []
+
+
+XHTML_REFRESH = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>t'
+    b'<meta http-equiv="refresh" content="0;url=https://tracker.example/xhtml-refresh"/></title></head>'
+    b"<body><p id='shown'>xhtml page</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("media", [b"application/xhtml+xml", b"text/xml", b"application/xml"])
+def test_xhtml_renders_and_its_title_refresh_does_not_navigate(serve, stub, browser_context, media):
+    bare, guarded = _serve_both(serve, {"/": Answer([(CT, media)], XHTML_REFRESH)})
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, "/xhtml-refresh")  # the control: in XML, <title> holds a live <meta>
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    assert tab.evaluate("document.getElementById('shown').textContent") == "xhtml page"  # well-formed
