@@ -11,15 +11,16 @@ import codecs
 import logging
 import re
 import threading
+import time
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .logs import log_once
 from .registry import Registry
-from .rewrite import Blocked, PageContext, inert_refreshes, plan
+from .rewrite import Blocked, OutOfTime, PageContext, TooMuchWork, inert_refreshes, plan
 from .suggest import hint
 
 try:
@@ -27,7 +28,15 @@ try:
 except ImportError:  # pragma: no cover - brotli is optional
     _brotli = None
 
-__all__ = ["ProcessedBody", "RefreshStop", "clear_cache", "process_body", "process_html"]
+__all__ = [
+    "ProcessedBody",
+    "RefreshStop",
+    "clear_cache",
+    "decoded_size",
+    "process_body",
+    "process_html",
+    "readable_accept_encoding",
+]
 
 log = logging.getLogger("gatekeeper.body")
 
@@ -48,6 +57,7 @@ class ProcessedBody:
     # the charset a <meta> declared, when only that said it: what the snippets inserted in the head
     # may push past the 1024 bytes browsers look at, so it belongs in the Content-Type
     charset: str | None = None
+    abandoned: bool = False  # rewriting ran past its time budget: served as an unread page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,14 +181,18 @@ class _BodyError(Exception):
     pass
 
 
-def _inflate(body: bytes, wbits: int) -> bytes:
+class _TooBig(_BodyError):
+    """Decompressed, the body is over the limit: it goes as it came, unread (inflating stopped)."""
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
     d = zlib.decompressobj(wbits)
     try:
-        out = d.decompress(body, MAX_DECODED_BYTES)
+        out = d.decompress(body, limit + 1)
     except zlib.error as e:
         raise _BodyError(f"corrupt compressed body ({e})") from None
-    if d.unconsumed_tail:
-        raise _BodyError("decompressed body over the size limit")
+    if d.unconsumed_tail or len(out) > limit:
+        raise _TooBig(f"decompressed body over the size limit ({limit} bytes)")
     if not d.eof:
         raise _BodyError("truncated compressed body")
     if d.unused_data.strip(b"\0"):
@@ -186,24 +200,30 @@ def _inflate(body: bytes, wbits: int) -> bytes:
     return out
 
 
-def _decompress(body: bytes, encoding: str) -> tuple[bytes, Any]:
+def _decompress(body: bytes, encoding: str, limit: int | None = None) -> tuple[bytes, Any]:
+    if limit is None:
+        limit = MAX_DECODED_BYTES
     if encoding in ("gzip", "x-gzip"):
-        return _inflate(body, 16 + zlib.MAX_WBITS), 16 + zlib.MAX_WBITS
+        return _inflate(body, 16 + zlib.MAX_WBITS, limit), 16 + zlib.MAX_WBITS
     if encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send it
         try:
-            return _inflate(body, zlib.MAX_WBITS), zlib.MAX_WBITS
+            return _inflate(body, zlib.MAX_WBITS, limit), zlib.MAX_WBITS
+        except _TooBig:
+            raise
         except _BodyError:
-            return _inflate(body, -zlib.MAX_WBITS), -zlib.MAX_WBITS
+            return _inflate(body, -zlib.MAX_WBITS, limit), -zlib.MAX_WBITS
     if encoding == "br":
         if _brotli is None:
             raise _BodyError("br body and the brotli package is not installed")
         d = _brotli.Decompressor()
         try:
-            out = d.process(body, output_buffer_limit=MAX_DECODED_BYTES)
+            out = d.process(body, output_buffer_limit=limit + 1)
         except _brotli.error as e:
             raise _BodyError(f"corrupt br body ({e})") from None
+        if len(out) > limit:
+            raise _TooBig(f"decompressed body over the size limit ({limit} bytes)")
         if not d.is_finished():
-            raise _BodyError("truncated br body, or over the size limit")
+            raise _BodyError("truncated br body")
         return out, None
     raise _BodyError(f"content-encoding {encoding!r} is not rewritten")
 
@@ -214,6 +234,38 @@ def _compress(data: bytes, encoding: str, wbits: Any) -> bytes:
         return bytes(_brotli.compress(data, quality=BROTLI_QUALITY, mode=_brotli.MODE_TEXT))
     c = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, wbits)
     return c.compress(data) + c.flush()
+
+
+def readable_accept_encoding(value: bytes) -> bytes:
+    """A request's Accept-Encoding with only the codings this module can undo and redo (so an app
+    never answers in one, zstd say, that would pass through unread: a refresh in it would stay)."""
+    readable = {b"gzip", b"x-gzip", b"deflate", b"identity"} | ({b"br"} if _brotli is not None else set())
+    kept = [p.strip() for p in value.split(b",") if p.split(b";")[0].strip().lower() in readable]
+    return b", ".join(kept)
+
+
+def _codings(content_encoding: str | None) -> list[str]:
+    """The codings applied, in order (`gzip, gzip` is gzip twice: browsers undo both)."""
+    parts = [c.strip().lower() for c in (content_encoding or "").split(",")]
+    return [c for c in parts if c not in ("", "identity")]
+
+
+def _decode_all(
+    body: bytes, codings: list[str], limit: int | None = None
+) -> tuple[bytes, list[tuple[str, Any]]]:
+    """The body with every coding undone (last applied, first undone), and how to redo each; each
+    step inflates to `limit` bytes at most."""
+    steps = []
+    for coding in reversed(codings):
+        body, wbits = _decompress(body, coding, limit)
+        steps.append((coding, wbits))
+    return body, steps
+
+
+def _encode_all(data: bytes, steps: list[tuple[str, Any]]) -> bytes:
+    for coding, wbits in reversed(steps):
+        data = _compress(data, coding, wbits)
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,15 +312,24 @@ def _log_undeclared(blocked: tuple[Blocked, ...]) -> None:
             )
 
 
+def decoded_size(body: bytes, content_encoding: str | None, limit: int) -> int:
+    """The body's length once decompressed, or `limit + 1` when it is longer (inflating stops there);
+    0 when it cannot be decompressed (rewriting it will say why, at once)."""
+    codings = _codings(content_encoding)
+    if not codings:
+        return len(body)
+    try:
+        return len(_decode_all(body, codings, limit)[0])
+    except _TooBig:
+        return limit + 1
+    except _BodyError:
+        return 0
+
+
 def _process(
-    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext, limit: int
 ) -> ProcessedBody:
-    encoding = (content_encoding or "").strip().lower()
-    wbits: Any = None
-    if encoding in ("", "identity"):
-        raw = body
-    else:
-        raw, wbits = _decompress(body, encoding)
+    raw, steps = _decode_all(body, _codings(content_encoding), limit)
     codec, bom, source, meta_label = _encoding(raw, content_type)
     if codec is None:
         raise _BodyError(source)
@@ -290,25 +351,49 @@ def _process(
     if not p.inserts:
         return ProcessedBody(body, False, None, p.blocked, p.reported)
     out = _splice(raw, bom, text, codec, p.inserts)
-    if encoding not in ("", "identity"):
-        out = _compress(out, encoding, wbits)
+    out = _encode_all(out, steps)
     charset = meta_label if meta_label is not None and _TOKEN.fullmatch(meta_label) else None
     return ProcessedBody(out, True, None, p.blocked, p.reported, charset)
 
 
 def process_html(
-    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    ctx: PageContext,
+    *,
+    max_bytes: int | None = None,
+    seconds: float | None = None,
+    final: bool = True,
 ) -> ProcessedBody:
     """Rewrite an HTML response body. Never raises: on any failure the body comes back unchanged
-    with the reason."""
+    with the reason. `max_bytes`: the most a compressed body may inflate to (beyond it, inflating
+    stops and the body goes unread as it came). `seconds`: the time the rewrite may take; past it,
+    it is abandoned and the page served unread (`abandoned`), and, when this was the `final`
+    attempt, the same bytes are served unread at once from then on (whatever the query string or
+    consent: the time is the page's, not the request's)."""
+    if max_bytes is None:
+        max_bytes = MAX_DECODED_BYTES
     key = None
     if ctx.cache_key is not None:
-        key = (body, content_type, content_encoding, ctx.cache_key)
+        key = (body, content_type, content_encoding, ctx.cache_key, max_bytes)
         hit = _cache.get(key)
         if hit is not None:
             return hit
+    slow = (body, content_type, content_encoding)
+    if _slow.get(slow) is not None:
+        return ProcessedBody(_unread(body, content_encoding, ctx), False, _SLOW, abandoned=True)
+    if seconds is not None:
+        ctx = replace(ctx, deadline=time.monotonic() + seconds)
     try:
-        result = _process(body, content_type, content_encoding, ctx)
+        result = _process(body, content_type, content_encoding, ctx, max_bytes)
+    except _TooBig as e:
+        result = ProcessedBody(body, False, str(e))
+    except TooMuchWork as e:
+        if isinstance(e, OutOfTime) and not final:
+            return ProcessedBody(body, False, str(e), abandoned=True)
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e), abandoned=True)
+        _slow.put(slow, result, len(body))
     except _BodyError as e:
         result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
     except Exception as e:  # a bug in the rewriter must not cost the visitor the page
@@ -322,7 +407,7 @@ def process_html(
             "HTML body not rewritten: %s",
             result.reason,
         )
-    if key is not None:
+    if key is not None and not result.abandoned:
         _cache.put(key, result, len(body) + (len(result.body) if result.body is not body else 0))
     return result
 
@@ -333,36 +418,71 @@ process_body = process_html  # the name docs/ARCHITECTURE.md uses
 def _unread(body: bytes, content_encoding: str | None, ctx: PageContext) -> bytes:
     """A page served without rewriting keeps every byte but its third-party refreshes (no CSP stops
     a navigation): `inert_refreshes`, decompressed and compressed again where that works."""
-    encoding = (content_encoding or "").strip().lower()
     try:
-        if encoding in ("", "identity"):
-            return inert_refreshes(body, ctx.registry, ctx.granted, ctx.page_url)
-        raw, wbits = _decompress(body, encoding)
+        raw, steps = _decode_all(body, _codings(content_encoding))
         out = inert_refreshes(raw, ctx.registry, ctx.granted, ctx.page_url)
-        return body if out is raw else _compress(out, encoding, wbits)
+        return body if out is raw else _encode_all(out, steps)
     except Exception:  # a body we cannot read at all goes as it came: the CSP still protects
         return body
+
+
+_META_START: Final = re.compile(rb"<meta(?=[\t\n\f\r /])", re.I)
+_HTTP_EQUIV: Final = re.compile(rb"(?<!data-gk-)http-equiv", re.I)
 
 
 class RefreshStop:
     """`inert_refreshes` over a page streamed through unread (over `max_body_bytes`), chunk by chunk:
     a chunk's last "<" without its ">" waits for the next one (up to 4 KB), so a tag split between
-    chunks is seen whole."""
+    chunks is seen whole. A <meta> tag longer than that cannot be read whole without holding what
+    the page makes us hold: every `http-equiv` in it is made inert, whatever its content, up to
+    its ">" (a refresh to the site itself in such a tag is lost; none elsewhere)."""
 
     HOLD: Final = 4096
 
     def __init__(self, registry: Registry, granted: frozenset[str], page_url: str) -> None:
         self.registry, self.granted, self.page_url = registry, granted, page_url
         self.tail = b""
+        self.long_meta = False  # inside a <meta> tag that began more than HOLD bytes ago
 
     def feed(self, chunk: bytes, more: bool) -> bytes:
         data = self.tail + chunk if self.tail else chunk
         self.tail = b""
+        out = b""
+        if self.long_meta:
+            end = data.find(b">")
+            if end < 0:
+                return self._inert_equivs(data, more)
+            out, data = _HTTP_EQUIV.sub(rb"data-gk-\g<0>", data[:end]), data[end:]
+            self.long_meta = False
         if more:
+            # the first <meta after the last ">" is a tag still open at the chunk's end
+            open_meta = _META_START.search(data, data.rfind(b">") + 1)
+            if open_meta is not None:
+                start = open_meta.start()
+                out += inert_refreshes(data[:start], self.registry, self.granted, self.page_url)
+                if start >= len(data) - self.HOLD:
+                    self.tail = data[start:]
+                    return out
+                self.long_meta = True  # begun more than HOLD bytes ago, still open
+                return out + self._inert_equivs(data[start:], more)
             cut = data.rfind(b"<", max(0, len(data) - self.HOLD))
             if cut >= 0 and data.find(b">", cut) < 0:
                 data, self.tail = data[:cut], data[cut:]
-        return inert_refreshes(data, self.registry, self.granted, self.page_url)
+        return out + inert_refreshes(data, self.registry, self.granted, self.page_url)
+
+    def _inert_equivs(self, data: bytes, more: bool) -> bytes:
+        """A stretch inside an over-long <meta>: every http-equiv made inert; the last bytes wait
+        when more is coming (a name cut by the chunk's end)."""
+        data = _HTTP_EQUIV.sub(rb"data-gk-\g<0>", data)
+        # what waits: a name not whole yet, and the 8 bytes a "data-gk-" before it would take
+        if not more:
+            return data
+        cut = max(0, len(data) - len(b"data-gk-http-equi"))
+        last = data.lower().rfind(b"http-equiv")
+        if last >= 0 and last + len(b"http-equiv") > cut:  # a whole name in what waits: its 8 too
+            cut = max(0, last - len(b"data-gk-"))
+        self.tail = data[cut:]
+        return data[:cut]
 
 
 class _Cache:
@@ -403,7 +523,10 @@ class _Cache:
 
 
 _cache = _Cache(CACHE_ENTRIES, CACHE_BYTES)
+_slow = _Cache(64, CACHE_BYTES)  # bodies whose rewrite ran past its time: served unread from then on
+_SLOW: Final = "rewriting this page ran past its time budget before"
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _slow.clear()

@@ -1,19 +1,23 @@
 """The `gatekeeper` command: `demo` (the demo site behind gatekeeper, optionally scanned), `scan` (the
-crawler), `check` (validate a services file and say what visitors will be asked), `proxy` (any HTTP site
-behind gatekeeper), `serve` (a directory of static files behind gatekeeper)."""
+crawler), `init` (a services file proposed from the site itself), `check` (validate a services
+file and say what visitors will be asked), `proxy` (any HTTP site behind gatekeeper), `serve` (a
+directory of static files behind gatekeeper)."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .registry import ConfigError, load_registry
+from .registry import ConfigError, Registry, load_registry
 
 __all__ = ["main"]
 
@@ -30,8 +34,52 @@ def _scanner_main() -> object:
     return scan_main
 
 
+_INTERRUPTED = 130  # the shell's code for a Ctrl-C
+
+
+def _demo_scan(url: str, args: argparse.Namespace) -> int:
+    """Scan the demo; name the reports only once they are written. A Ctrl-C during the scan ends it
+    (the scanner writes no partial report) and says so."""
+    from .demo.app import SERVICES_FILE
+
+    scan_args = [url, "--services", str(SERVICES_FILE), "--max-pages", str(args.max_pages)]
+    reports: list[Path] = []
+    if args.report_dir:
+        out = Path(args.report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        reports = [out / "scan.html", out / "scan.json"]
+        scan_args += ["--html", str(reports[0]), "--json", str(reports[1])]
+    print(f"Scanning {url} in Chromium (four visits per page)...", flush=True)
+    scan_main = _scanner_main()
+    interrupted = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    started = time.time()
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        code = int(scan_main(scan_args))  # type: ignore[operator]
+    except KeyboardInterrupt:
+        interrupted.set()
+        code = _INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        print("Scan interrupted: no report written; the demo stops.", flush=True)
+        return _INTERRUPTED
+    written = [p for p in reports if p.is_file() and p.stat().st_mtime >= started - 1]
+    if written:
+        print(f"Reports: {' and '.join(str(p) for p in written)}", flush=True)
+    elif reports:
+        print("The scan wrote no report (see its message above).", flush=True)
+    return code
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo.app import SERVICES_FILE, demo_app, site
+    from .demo.app import demo_app, site
     from .demo.server import AppServer
 
     if args.bare:
@@ -41,22 +89,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         key = os.environ.get("GATEKEEPER_SECRET") or secrets.token_urlsafe(32)
         app = demo_app(key)
         what = "the demo site behind gatekeeper"
-    server = AppServer(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        server = AppServer(app, host=args.host, port=args.port, log_level="warning")
+    except OSError as e:  # most often: the port is taken (another demo, another server)
+        busy = e.errno == errno.EADDRINUSE
+        reason = "is in use" if busy else f"cannot be opened ({e.strerror})"
+        print(f"gatekeeper demo: {args.host}:{args.port} {reason}; pick another with --port N "
+              "(--port 0 picks a free one)", file=sys.stderr)  # fmt: skip
+        return 2
     url = server.start() + "/"
     print(f"Serving {what} at {url}", flush=True)
     code = 0
     try:
         if args.scan:
-            scan_args = [url, "--services", str(SERVICES_FILE), "--max-pages", str(args.max_pages)]
-            if args.report_dir:
-                out = Path(args.report_dir)
-                out.mkdir(parents=True, exist_ok=True)
-                scan_args += ["--html", str(out / "scan.html"), "--json", str(out / "scan.json")]
-            print(f"Scanning {url} in Chromium (four visits per page)...", flush=True)
-            scan_main = _scanner_main()
-            code = int(scan_main(scan_args))  # type: ignore[operator]
-            if args.report_dir:
-                print(f"Reports: {Path(args.report_dir) / 'scan.html'} and scan.json", flush=True)
+            code = _demo_scan(url, args)
+            if code == _INTERRUPTED:
+                return code  # one Ctrl-C stops the demo, scan and all
         if args.exit_after_scan:
             return code
         print(f"Open {url} in a browser; Ctrl-C stops the demo.", flush=True)
@@ -69,23 +117,86 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_services
+
+    languages = [t.strip() for t in args.languages.split(",") if t.strip()] if args.languages else None
+    report = check_services(args.services, languages, args.locale_dir)
+    for line in report.lines(args.services):
+        print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
+    return report.exit_code
+
+
+def _fetch_html(url: str, headers: dict[str, str], timeout: float) -> str:
+    """A page's HTML as the site serves it (what a browser never shows of it: the inert markup)."""
+    from urllib.request import Request, urlopen
+
     try:
-        registry = load_registry(args.services)
-    except ConfigError as e:
+        with urlopen(Request(url, headers=headers), timeout=timeout) as answer:
+            if "html" not in answer.headers.get("content-type", ""):
+                return ""
+            charset = answer.headers.get_content_charset() or "utf-8"
+            return str(answer.read(5 * 1024 * 1024).decode(charset, "replace"))
+    except (OSError, ValueError, LookupError):
+        return ""
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Crawl the site once (a first view and "accept all"), and write a services file from it."""
+    try:
+        from scanner.crawl import ScanError, scan
+        from scanner.model import ScanOptions, VisitKind
+        from scanner.propose import inert_urls, propose_services
+    except ImportError as e:  # the scanner needs playwright: an optional extra
+        if "playwright" in str(e):
+            sys.exit("gatekeeper init needs the scanner extra: pip install 'gatekeeper-consent[scanner]'")
+        raise
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 2
+    host_map = dict(m.split("=", 1) for m in args.map_host if "=" in m)
+    headers = dict((n.strip(), v.strip()) for n, _, v in (h.partition(":") for h in args.header) if n.strip())
+    options = ScanOptions(
+        url=args.url,
+        max_pages=args.max_pages,
+        headers=headers,
+        chromium=args.chromium,
+        host_map=host_map,
+        block_unmapped=args.block_unmapped,
+        ignore_https_errors=args.ignore_https_errors,
+        exclude=tuple(args.exclude),
+        screenshots=False,
+        visits=(VisitKind.FIRST_VIEW, VisitKind.ACCEPT),
+    )
+    print(f"Crawling {args.url} in Chromium (up to {args.max_pages} pages)...", flush=True)
+    try:
+        result = scan(options)
+    except ScanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{args.services}: valid; policy version {registry.policy_version}")
-    print(f"mode: {'strict' if registry.strict else 'report'}")
-    print(f"categories asked: {', '.join(c.value for c in registry.categories) or '(none)'}")
-    for s in registry.services:
-        hosts = ", ".join(str(h) for h in s.hosts)
-        print(f"  service {s.id}: {s.name} ({s.vendor}), {s.category.value}; hosts {hosts}")
-    for c in registry.cookies:
-        days = "session" if c.max_age_days is None else f"{c.max_age_days:g} days"
-        print(f"  cookie {c.name}: {c.category.value}, {days}: {c.purpose.en}")
-    for h in registry.first_party_hosts:
-        print(f"  first-party host {h}")
+    inert = [u for p in result.pages for u in inert_urls(_fetch_html(p.url, headers, 20.0), p.url)]
+    catalog = load_registry(None)
+    text = propose_services(result, Registry(()), catalog, inert_urls=inert)
+    try:
+        proposed = load_registry(_toml(text))
+    except ConfigError as e:  # a bug of ours: say so rather than write a file that will not load
+        print(f"error: the proposed file does not load: {e}", file=sys.stderr)
+        return 2
+    out.write_text(text, "utf-8")
+    print(f"Wrote {out} from {len(result.pages)} pages:")
+    for s in proposed.services:
+        hosts = ", ".join(str(h) for h in s.hosts[:3]) + (", ..." if len(s.hosts) > 3 else "")
+        if s.id not in catalog.by_id:
+            print(f"  UNKNOWN  {s.id}: {hosts}  (describe it in the file before going live)")
+        else:
+            print(f"  {s.category.value:<9} {s.id}: {s.name} ({s.vendor})")
     return 0
+
+
+def _toml(text: str) -> dict[str, object]:
+    import tomllib
+
+    return tomllib.loads(text)
 
 
 # -- proxy and serve: a site behind gatekeeper on uvicorn, production-ready ------------------------------
@@ -181,7 +292,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _add_proxy(sub: Any) -> None:
-    proxy = sub.add_parser("proxy", help="put gatekeeper in front of any HTTP site (a reverse proxy)")
+    proxy = sub.add_parser(
+        "proxy", help="put gatekeeper in front of any HTTP site (a reverse proxy)", allow_abbrev=False
+    )
     proxy.add_argument(
         "--upstream", required=True, metavar="URL", help="the site, e.g. http://127.0.0.1:8080"
     )
@@ -199,7 +312,9 @@ def _add_proxy(sub: Any) -> None:
 
 
 def _add_serve(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="serve a directory of static files behind gatekeeper")
+    serve = sub.add_parser(
+        "serve", help="serve a directory of static files behind gatekeeper", allow_abbrev=False
+    )
     serve.add_argument("directory")
     _add_site_options(serve)
     serve.set_defaults(func=cmd_serve)
@@ -224,10 +339,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--exit-after-scan", action="store_true", help="stop after the scan, with its exit code"
     )
     demo.set_defaults(func=cmd_demo)
-    check = sub.add_parser("check", help="validate a services file and list what visitors are asked")
-    check.add_argument("services")
+    check = sub.add_parser(
+        "check",
+        help="validate a services file: every mistake at once, the texts a language lacks, what visitors "
+        "are asked",
+    )
+    check.add_argument("services", help="the services file (TOML)")
+    check.add_argument(
+        "--languages",
+        help="the site's languages, comma-separated BCP 47 tags as the middleware's languages= "
+        "(default: en, ja, zh-Hans, zh-Hant, ko and those in --locale-dir)",
+    )
+    check.add_argument("--locale-dir", help="the site's own catalogues, as the middleware's locale_dir=")
     check.set_defaults(func=cmd_check)
     sub.add_parser("scan", help="crawl a site in Chromium and report leaks (see: gatekeeper scan --help)")
+    init = sub.add_parser(
+        "init", help="crawl a site once and write a services file for it (every third party it contacts)"
+    )
+    init.add_argument("url", help="the start page, http:// or https:// (a site behind gatekeeper too)")
+    init.add_argument("-o", "--output", default="services.toml", help="default services.toml")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.add_argument("--max-pages", type=int, default=30, metavar="N", help="default 30")
+    init.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip these paths")
+    init.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
+    init.add_argument("--chromium", metavar="PATH", help="the Chromium executable")
+    init.add_argument("--map-host", action="append", default=[], metavar="PATTERN=HOST:PORT")
+    init.add_argument("--block-unmapped", action="store_true")
+    init.add_argument("--ignore-https-errors", action="store_true")
+    init.set_defaults(func=cmd_init)
     _add_proxy(sub)
     _add_serve(sub)
     from .records.cli import add_records_parser  # consent records: stats, show, export, purge, report

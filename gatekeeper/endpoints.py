@@ -26,6 +26,7 @@ from .cookies import expire_cookie
 from .csp_reports import ReportBudget, printable, violations
 from .logs import log_once, logged
 from .registry import Category, Registry
+from .suggest import csp_advice, page_of
 
 __all__ = ["BadRequest", "Choice", "Endpoints", "is_cross_site", "parse_choice", "safe_next"]
 
@@ -395,18 +396,20 @@ class Endpoints:
                 continue  # "about", "inline", "eval", "data": nothing left for another host
             if any(s.id in state.granted for s in services):
                 continue  # allowed by now: the loader turned it on in place under a report-only CSP
-            key = ("csp", v.directive, host)
+            page = page_of(v.document)
+            key = ("csp", host, page)  # each host once per page, with the lines that would declare it
             if logged(key) or not self.report_budget.take_line():
                 continue
             log_once(
                 log,
                 key,
                 logging.WARNING,
-                "the CSP blocked %s (%s) on %s: a third party the rewriter did not catch, or one "
-                "the visitor has not allowed",
+                "the CSP %s %s (%s) on %s: %s",
+                "blocked" if self.pages.csp_enforced else "reported (report-only: let through)",
                 printable(host),
                 printable(v.directive),
-                printable(v.document),
+                printable(page),
+                csp_advice(v.blocked, services),
             )
         return Response(status_code=204)
 

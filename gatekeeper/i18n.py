@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .registry import ConfigError, Text
+from .registry import ConfigError, Text, did_you_mean
 
 __all__ = [
     "DOMAIN",
@@ -35,6 +35,8 @@ SHIPPED = ("en", "ja", "zh-Hans", "zh-Hant", "ko")  # Japanese public sites' usu
 _TAG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 # Chinese is written in two scripts; a page or browser often names a region instead (zh-TW, zh-CN).
 _HANT_REGIONS = frozenset({"tw", "hk", "mo"})
+# a country code where a language was meant: `languages=["jp"]`
+_COUNTRY_NOT_LANGUAGE = {"jp": "ja", "kr": "ko", "cn": "zh-Hans", "tw": "zh-Hant", "hk": "zh-Hant"}
 
 
 def N_(msgid: str) -> str:
@@ -183,8 +185,11 @@ class Catalogues:
             if not isinstance(tag, str) or not _TAG_RE.match(tag):
                 raise ConfigError(f"languages: {tag!r} is not a language tag such as 'ja' or 'zh-Hant'")
             if tag not in found:
+                near = best_language(tag, found) or _COUNTRY_NOT_LANGUAGE.get(tag.lower())
+                hint = f" (did you mean {near!r}?)" if near else did_you_mean(tag, found)
                 raise ConfigError(
-                    f"languages: no catalogue for {tag!r}; ours are {', '.join(SHIPPED)}; add one as "
+                    f"languages: no catalogue for {tag!r}{hint}; ours are "
+                    f"{', '.join(SHIPPED)}; add one as "
                     f"<locale_dir>/{folder_of(tag)}/LC_MESSAGES/gatekeeper.po"
                 )
         default = default or wanted[0]

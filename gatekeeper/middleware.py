@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final, Literal
 
 import anyio.to_thread
@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .app_csp import SnippetFit, fit_snippets, read_app_policies, strip_report_uris
-from .body import RefreshStop, process_html
+from .body import RefreshStop, decoded_size, process_html, readable_accept_encoding
 from .consent import ConsentCodec, ConsentState, gpc_requested
 from .cookies import Verdict, gate_cookies
 from .csp import build_csp, host_of
@@ -43,7 +43,8 @@ log = logging.getLogger("gatekeeper")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
-THREAD_BYTES = 256 * 1024  # bodies larger than this are rewritten off the event loop
+THREAD_BYTES = 256 * 1024  # bodies larger than this, decompressed, are rewritten off the event loop
+ON_LOOP_SECONDS = 0.02  # a smaller one that takes longer on the loop starts again off it
 _OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')
 
 
@@ -74,6 +75,7 @@ class Gatekeeper:
         consent_days: float = 182,
         https: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
+        rewrite_seconds: float = 1.0,
         templates: str | os.PathLike[str] | None = None,
         site_name: str | None = None,
         operator_name: str | None = None,
@@ -99,10 +101,13 @@ class Gatekeeper:
             raise ConfigError(f"prefix={prefix!r}: a path that starts and ends with '/'")
         if max_body_bytes < 0:
             raise ConfigError("max_body_bytes: a number of bytes, 0 or more")
+        if not rewrite_seconds > 0:
+            raise ConfigError("rewrite_seconds: a number of seconds, more than 0")
         self.app = app
         self.registry = registry
         self.prefix = prefix
         self.max_body_bytes = max_body_bytes
+        self.rewrite_seconds = rewrite_seconds
         self.https = https
         self.codec = ConsentCodec(secret_keys, registry, lifetime_days=consent_days)
         self.pages = Pages(
@@ -186,6 +191,11 @@ class Gatekeeper:
         return send_wrapper
 
 
+def _codings(headers: MutableHeaders) -> str:
+    """Every Content-Encoding header as one list: two headers are one list to a browser."""
+    return ", ".join(headers.getlist("content-encoding")).lower()
+
+
 def _gate(cookies: list[str], state: ConsentState, registry: Registry, scope: Scope) -> tuple[str, ...]:
     """The Set-Cookie values that stay; each drop logged once with the reason and the fix."""
     client = scope.get("client")
@@ -242,6 +252,10 @@ class _Page:
 
     def receive_filter(self, receive: Receive) -> Receive:
         self._strip_validators()
+        self.scope["headers"] = [
+            (k, readable_accept_encoding(v)) if k == b"accept-encoding" else (k, v)
+            for k, v in self.scope["headers"]
+        ]
         return receive
 
     # -- request side ---------------------------------------------------------------------------------
@@ -367,8 +381,12 @@ class _Page:
         missing = [h for h in ("Cookie", "Sec-GPC") if h.lower() not in present]
         if missing and "*" not in present:
             headers["vary"] = ", ".join(filter(None, [vary.strip(), *missing]))
-        if rtype.kind is Kind.XML and rtype.media not in HTML_TYPES:
-            return False  # an XML document: the CSP protects it (the rewriter reads HTML)
+        if rtype.kind is Kind.XML:
+            # an XML document (XHTML too): the HTML rewriter's edits and snippets are not well-formed
+            # XML and would stop it rendering. The CSP protects its fetches; its <meta> refreshes
+            # (live anywhere in XML, <title> included) are made inert as it streams.
+            self._stop_refreshes(headers)
+            return False
         if not self._rewritable(message, headers):
             return False
         if rtype.kind is Kind.UNKNOWN:
@@ -418,8 +436,8 @@ class _Page:
     def _rewritable(self, message: Message, headers: MutableHeaders) -> bool:
         if self.scope["method"] == "HEAD" or message["status"] in (204, 304) or message["status"] < 200:
             return False
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding not in REWRITABLE_ENCODINGS:
+        codings = _codings(headers).split(",")  # "gzip, gzip": both undone, as the browser does
+        if not all(c.strip() in REWRITABLE_ENCODINGS for c in codings):
             return False
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.gk.max_body_bytes:
@@ -441,7 +459,7 @@ class _Page:
     def _stop_refreshes(self, headers: MutableHeaders) -> None:
         """A page passed through unread still loses its third-party refreshes, as it streams (bodies
         we can read as they come: not compressed); its length may change."""
-        if headers.get("content-encoding", "").strip().lower() in ("", "identity"):
+        if _codings(headers).strip() in ("", "identity"):
             self.stream = RefreshStop(self.gk.registry, self.granted, self._page_url())
             if "content-length" in headers:
                 del headers["content-length"]
@@ -523,11 +541,30 @@ class _Page:
             cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key, receipt),
         )
         ctype = self.type.content_type
-        cenc = headers.get("content-encoding")
-        if len(body) > THREAD_BYTES:
-            result = await anyio.to_thread.run_sync(process_html, body, ctype, cenc, ctx)
-        else:
-            result = process_html(body, ctype, cenc, ctx)
+        cenc = _codings(headers) or None
+        limit = gk.max_body_bytes
+        result = None
+        if decoded_size(body, cenc, THREAD_BYTES) <= THREAD_BYTES:
+            # small pages on the loop (a thread costs more than they do), unless they take long
+            result = process_html(
+                body, ctype, cenc, ctx, max_bytes=limit, seconds=ON_LOOP_SECONDS, final=False
+            )
+            if result.abandoned:
+                result = None
+        if result is None:
+            rewrite = partial(process_html, max_bytes=limit, seconds=gk.rewrite_seconds)
+            result = await anyio.to_thread.run_sync(rewrite, body, ctype, cenc, ctx)
+        if result.abandoned:
+            log_once(
+                log,
+                ("slow", self.scope["path"]),
+                logging.WARNING,
+                "%s: rewriting took more than rewrite_seconds=%g; served unread (the CSP still protects,"
+                " third-party refreshes made inert)",
+                self.scope["path"],
+                gk.rewrite_seconds,
+            )
+            return result.body
         if result.charset is not None and ctype is not None and "charset" not in ctype.lower():
             headers["content-type"] = f"{ctype}; charset={result.charset}"
         if result.reason:

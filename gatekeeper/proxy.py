@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -27,6 +26,31 @@ __all__ = ["ReverseProxy", "Upstream", "proxy_app"]
 log = logging.getLogger("gatekeeper.proxy")
 
 _HTML = (b"text/html", b"application/xhtml+xml")
+
+
+class _NoCookies(httpx.Cookies):
+    """Visitors' cookies are never kept, mixed or replayed here (and reading each answer's headers into
+    a cookie jar's email.Message cost more than the rest of the request)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        pass
+
+
+class _Pool(httpx.AsyncClient):
+    """The upstream connection pool, without a cookie jar."""
+
+    _none = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._none
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass
 
 
 class _Disconnected(Exception):
@@ -54,14 +78,11 @@ class ReverseProxy:
 
     def _pool(self) -> httpx.AsyncClient:
         if self._client is None:
-            # No cookie jar of our own: visitors' cookies must never be kept, mixed or replayed here.
-            jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-            self._client = httpx.AsyncClient(
+            self._client = _Pool(
                 timeout=self.timeout,
                 limits=self.limits,
                 follow_redirects=False,
                 trust_env=False,  # an HTTP_PROXY in the environment must not reroute the site
-                cookies=jar,
                 verify=True,
             )
         return self._client

@@ -8,13 +8,24 @@ is one line (`[[services]] id = "..."`); any other gets a commented block to des
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from functools import cache
+from urllib.parse import urlsplit
 
-from .psl import normalize_host, registrable_domain
+from .psl import normalize_host
 from .registry import Category, Registry, Service, load_catalog
 
-__all__ = ["catalog_service", "describe_block", "hint", "service_lines", "toml_string"]
+__all__ = [
+    "catalog_service",
+    "csp_advice",
+    "describe_block",
+    "hint",
+    "page_of",
+    "service_id_for",
+    "service_lines",
+    "toml_string",
+]
 
 
 def toml_string(text: str) -> str:
@@ -40,22 +51,65 @@ def service_lines(service: Service) -> list[str]:
     return lines
 
 
-def describe_block(hosts: Iterable[str]) -> list[str]:
-    """A commented `[[services]]` block for hosts no catalog service covers, to fill in."""
+def describe_block(hosts: Iterable[str], sid: str) -> list[str]:
+    """A `[[services]]` entry for hosts no catalog service covers: it loads (so the hosts are declared
+    and wait for consent as marketing, the strictest), and says loudly what the operator must fill in."""
     names = sorted({normalize_host(h) for h in hosts})
-    domain = registrable_domain(names[0]) if names else "example.com"
     listed = ", ".join(toml_string(h) for h in names)
     return [
-        "# [[services]]",
-        f"# id = {toml_string(domain.split('.')[0][:40] or 'service')}",
-        '# name = "..."',
-        '# vendor = "the recipient\'s legal name"',
-        '# category = "marketing"  # usability, analytics, social, media, marketing, required',
-        '# purpose = "..."',
-        '# data_sent = "..."',
-        '# policy_url = "https://..."',
-        f"# hosts = [{listed}]  # or list them in [site] first_party_hosts if they are yours",
+        f"# UNKNOWN HOST: no catalog service covers {', '.join(names)}. Describe the recipient before",
+        "# going live (visitors read these texts), or move the hosts to [site] first_party_hosts if",
+        "# they are the site's own.",
+        "[[services]]",
+        f"id = {toml_string(sid)}",
+        f"name = {toml_string(names[0] if names else sid)}",
+        'vendor = "TO DESCRIBE: the recipient\'s legal name"',
+        'category = "marketing"  # usability, analytics, social, media, marketing, required',
+        'purpose = "TO DESCRIBE: what this service is for."',
+        'data_sent = "TO DESCRIBE: what it receives (at least your IP address and the page you are on)."',
+        f"policy_url = {toml_string('https://' + (names[0] if names else 'example.com') + '/')}",
+        f"hosts = [{listed}]",
     ]
+
+
+def service_id_for(domain: str, taken: Iterable[str]) -> str:
+    """A services-file id for an unknown registrable domain, unlike any catalog or `taken` id."""
+    used = set(taken) | {s.id for s in load_catalog()}
+    base = re.sub(r"[^a-z0-9-]+", "-", domain.split(".")[0].lower()).strip("-")[:34] or "service"
+    sid, n = base, 2
+    while sid in used:
+        sid, n = f"{base}-{n}", n + 1
+    return sid
+
+
+_HOSTNAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$")
+
+
+def page_of(url: str) -> str:
+    """A page named in a log: scheme, host and path; its query may hold a visitor's data."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else ""
+
+
+def csp_advice(blocked: str, services: Sequence[Service]) -> str:
+    """What the operator can do about one reported request (`services`: the declared ones it belongs
+    to, none of them allowed by this visitor)."""
+    if services:
+        return (
+            f"it is declared ({services[0].id}) but this visitor had not allowed it: markup the "
+            "rewriter did not make inert, or a script that added it"
+        )
+    try:
+        parts = urlsplit(blocked)
+        host = normalize_host(parts.hostname or "")
+    except ValueError:
+        host = ""
+    if not _HOSTNAME.match(host):  # only a plain host name goes into a line meant to be copied
+        return "an undeclared third party: declare its host in the services file"
+    return hint(host, parts.path)
 
 
 def hint(host: str, path: str = "/") -> str:

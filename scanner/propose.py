@@ -4,22 +4,21 @@ operator to describe. The file loads as it is (`load_registry`), and says what i
 
 from __future__ import annotations
 
-import json
+import html
 import math
+import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from gatekeeper.psl import normalize_host, registrable_domain
-from gatekeeper.registry import MAX_COOKIE_DAYS, CookieDeclaration, Registry, Service, Text
+from gatekeeper.registry import MAX_COOKIE_DAYS, Category, CookieDeclaration, Registry, Service, Text
+from gatekeeper.suggest import describe_block, service_id_for, service_lines
+from gatekeeper.suggest import toml_string as _s
 
 from .cookiedb import CookieDatabase, cookie_database
 from .model import CookieRecord, Phase, ScanResult
 
-__all__ = ["propose_services"]
-
-
-def _s(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+__all__ = ["inert_urls", "propose_services"]
 
 
 def _text(text: Text) -> str:
@@ -65,12 +64,30 @@ def _seen_cookies(result: ScanResult, registry: Registry, site: str) -> dict[str
     return out
 
 
+_GROUP_TITLES = {
+    Category.REQUIRED: "required: shared CDNs and runtimes",
+    Category.MEDIA: "media: videos, maps and other embeds",
+    Category.SOCIAL: "social: buttons, posts and timelines",
+    Category.ANALYTICS: "analytics",
+    Category.MARKETING: "marketing: advertising and conversion tags",
+    Category.USABILITY: "usability",
+}
+_REQUIRED_NOTE = [
+    "# These load WITHOUT consent (the site cannot work without them), are disclosed on the notice",
+    "# page and receive visitors' IP addresses. Keep only those your pages need; host a library",
+    "# yourself to drop its line.",
+]
+
+
 def propose_services(
     result: ScanResult,
     registry: Registry,
     catalog: Registry,
     cookie_db: CookieDatabase | None = None,
+    inert_urls: Iterable[str] = (),
 ) -> str:
+    """The proposed file. `inert_urls`: third-party URLs the pages hold made inert (a site already
+    behind gatekeeper never lets the browser request an undeclared host), declared like the rest."""
     db = cookie_db if cookie_db is not None else cookie_database()
     site = normalize_host(urlsplit(result.target).hostname or "")
     lines = [
@@ -123,38 +140,65 @@ def propose_services(
     offered = {s.id: s for s in registry.services}
     found: dict[str, Service] = dict(offered)
     unknown: dict[str, list[str]] = {}
-    for url in _third_party_urls(result, registry, site):
+    for url in [*_third_party_urls(result, registry, site), *inert_urls]:
+        try:
+            host = normalize_host(urlsplit(url).hostname or "")
+        except ValueError:
+            continue
+        if not host or registry.is_first_party(host, site):
+            continue
         services = catalog.services_for_url(url) or registry.services_for_url(url)
         if services:
             for s in services:
                 found.setdefault(s.id, s)
         else:
-            host = normalize_host(urlsplit(url).hostname or "")
             unknown.setdefault(registrable_domain(host), []).append(host)
-    for sid in sorted(found):
-        lines += ["", "[[services]]", f"id = {_s(sid)}"]
-        if sid not in catalog.by_id:  # the operator's own service: keep its description
-            lines += _service_fields(found[sid])
+    for category in Category:
+        group = sorted(sid for sid, s in found.items() if s.category is category)
+        if not group:
+            continue
+        lines += ["", f"# ---- {_GROUP_TITLES.get(category, category.value)} ----"]
+        if category is Category.REQUIRED:
+            lines += _REQUIRED_NOTE
+        for sid in group:
+            if sid in catalog.by_id:
+                lines += ["", *service_lines(found[sid])]
+            else:  # the operator's own service: keep its description
+                lines += ["", "[[services]]", f"id = {_s(sid)}", *_service_fields(found[sid])]
 
     if todo_cookies or unknown:
         lines += ["", "# ---- to describe ----"]
     for block in todo_cookies:
         lines += ["", *block]
+    taken = set(found)
     for domain in sorted(unknown):
-        hosts = ", ".join(_s(h) for h in sorted(set(unknown[domain])))
-        lines += [
-            "",
-            "# [[services]]",
-            f"# id = {_s(domain.split('.')[0])}",
-            '# name = "..."',
-            '# vendor = "the recipient\'s legal name"',
-            '# category = "marketing"  # usability, analytics, social, media, marketing',
-            '# purpose = "..."',
-            '# data_sent = "..."',
-            '# policy_url = "https://..."',
-            f"# hosts = [{hosts}]  # or list them in [site] first_party_hosts if they are yours",
-        ]
+        sid = service_id_for(domain, taken)
+        taken.add(sid)
+        lines += ["", *describe_block(unknown[domain], sid)]
     return "\n".join(lines) + "\n"
+
+
+# What the rewriter renamed on a made-inert element (docs/ARCHITECTURE.md, the inert-markup contract)
+_INERT_ATTR = re.compile(
+    r"""\sdata-gk-(src|href|data|poster|srcset|imagesrcset)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I
+)
+
+
+def inert_urls(page_html: str, page_url: str) -> list[str]:
+    """The absolute URLs a page served by gatekeeper holds made inert: what it would contact."""
+    out = []
+    for m in _INERT_ATTR.finditer(page_html):
+        value = html.unescape(m.group(2) or m.group(3) or m.group(4) or "").strip()
+        if m.group(1).lower().endswith("srcset"):
+            value = value.split(",")[0].strip().split(" ")[0]
+        if value:
+            try:
+                url = urljoin(page_url, value)
+            except ValueError:
+                continue
+            if url.startswith(("http:", "https:")):
+                out.append(url)
+    return out
 
 
 def _third_party_urls(result: ScanResult, registry: Registry, site: str) -> list[str]:

@@ -55,7 +55,9 @@
   function recreate(queue) {
     var el = queue.shift();
     if (!el) return;
-    var n = d.createElement(el.tagName), ext;
+    var n = d.createElement(el.tagName), ext, ph = el.previousElementSibling;
+    // a share button drawn by a script (LinkedIn's) had a share link before it
+    if (ph && ph.hasAttribute("data-gk-ph")) ph.remove();
     [].forEach.call(el.attributes, function (a) {
       var k = a.name;
       if (k == "type" || k == "data-gk") return;

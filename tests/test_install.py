@@ -74,3 +74,21 @@ def test_fresh_venv_pip_install_and_demo(tmp_path):
         demo.terminate()
         output, _ = demo.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_every_folder_of_the_packages_is_listed_in_pyproject():
+    """pip installs only listed packages (a folder of data is a package too): a new subpackage or data
+    folder left out of pyproject.toml would be missing from every install, and setuptools warns."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    folders = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for top in ("gatekeeper", "scanner")
+        for path in (ROOT / top).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    mapped = {name: ROOT / where for name, where in config.get("package-dir", {}).items()}
+    assert listed == folders | set(mapped), (sorted(folders | set(mapped) - listed), sorted(listed - folders))
+    assert all(where.is_dir() for where in mapped.values())

@@ -532,7 +532,7 @@ def test_the_notice_names_the_site_its_operator_policy_and_date() -> None:
                   privacy_policy_url="https://www.city.example/privacy")  # fmt: skip
     en = pages.disclosure(ConsentState(), "en", "ignored.example:8443")
     assert "Back to Midori City" in en and "Midori City is operated by Midori City Office." in en
-    assert "Last changed on 9 February 2026." in en and registry.policy_version not in en.split("data-gk")[0]
+    assert "Last changed on February 9, 2026." in en and registry.policy_version not in en.split("data-gk")[0]
     assert 'href="https://www.city.example/privacy"' in en
     assert "最終更新日：2026年2月9日" in pages.disclosure(ConsentState(), "ja")
     body = pages.snippets(ConsentState(), "en", "/", frozenset())[1]

@@ -5,6 +5,7 @@ reach out by themselves, the app's own CSP, the Host header and the services fil
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -18,6 +19,12 @@ from gatekeeper.csp import build_csp, host_of
 from gatekeeper.header_gate import gate_header, leaves_for
 from gatekeeper.registry import ConfigError, HostPattern, load_registry
 from gatekeeper.sniff import Kind, kind_of_body, response_type
+
+
+def _run(coro: Any) -> Any:
+    """asyncio.run in a thread of its own: another test may leave this thread's loop marked running."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 KEY = "paths-unit-secret-0123456789"
 SERVICES: dict[str, Any] = {"services": [{"id": "youtube"}]}
@@ -101,7 +108,7 @@ def _call(app: Any, host: bytes = b"site.example") -> tuple[list[tuple[bytes, by
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(Gatekeeper(app, secret_keys=KEY, services=SERVICES)(scope, receive, send))
+    _run(Gatekeeper(app, secret_keys=KEY, services=SERVICES)(scope, receive, send))
     return sent[0]["headers"], b"".join(m.get("body", b"") for m in sent[1:])
 
 

@@ -5,6 +5,7 @@ minute)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import time
@@ -16,6 +17,12 @@ import pytest
 from gatekeeper import Gatekeeper
 from gatekeeper.csp_reports import MAX_REPORTS, ReportBudget, printable, violations
 from gatekeeper.logs import _seen
+
+
+def _run(coro: Any) -> Any:
+    """asyncio.run in a thread of its own: another test may leave this thread's loop marked running."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 KEY = "paths-reports-secret-0123456789"
 URL = "http://site.example/_gatekeeper/csp-report"
@@ -62,7 +69,7 @@ def test_a_reported_text_cannot_forge_a_log_line(text, caplog):
     _seen.clear()
     gk = _app()
     with caplog.at_level(logging.WARNING, logger="gatekeeper.endpoints"):
-        assert asyncio.run(_post_all(gk, [_report(text), _report("https://t.example/", text)])) == [204, 204]
+        assert _run(_post_all(gk, [_report(text), _report("https://t.example/", text)])) == [204, 204]
     lines = [r.getMessage() for r in caplog.records if r.name == "gatekeeper.endpoints"]
     assert len(lines) == 2
     for line in lines:
@@ -88,7 +95,7 @@ def test_one_client_cannot_make_unbounded_work(caplog):
     budget = gk.endpoints.report_budget
     start = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="gatekeeper.endpoints"):
-        statuses = asyncio.run(_post_all(gk, bodies))
+        statuses = _run(_post_all(gk, bodies))
     elapsed = time.monotonic() - start
     served = statuses.count(204)
     assert statuses.count(429) > 0 and served + statuses.count(429) == 400

@@ -255,3 +255,9 @@ def test_websocket_to_a_down_upstream_is_a_502(proxy):
     with pytest.raises(InvalidStatus) as e, ws_connect(base.replace("http", "ws") + "/ws"):
         pass
     assert e.value.response.status_code == 502
+
+
+def test_the_pool_keeps_no_visitor_cookies(origin, proxy):
+    base = proxy(origin)
+    httpx.get(base + "/cookies")  # the upstream sets cookies for one visitor...
+    assert "cookie" not in headers_of(echo(base))  # ...that are never replayed for the next one

@@ -22,7 +22,7 @@ from test_records_cli import run_cli
 
 from gatekeeper.demo.server import serve_app
 from gatekeeper.records import open_store
-from gatekeeper.records.postgres import CONNECT_TIMEOUT
+from gatekeeper.records.postgres import COMMAND_TIMEOUT
 from gatekeeper.records.sqlite import BUSY_TIMEOUT
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -53,6 +53,7 @@ def test_a_locked_sqlite_file_delays_no_choice_and_the_lost_count_is_exact(tmp_p
     url = f"sqlite:///{tmp_path}/consent.db"
     site = make(url)
     site.records.recorder.max_queue = 5
+    site.records.recorder.linger = 0  # the first choice is being written alone when the lock comes
     caplog.set_level(logging.ERROR, "gatekeeper.records")
     with serve_app(site, lifespan="on") as base:
         assert pg.wait_until(lambda: site.records.recorder.idle)  # the start-up purge is done
@@ -69,12 +70,13 @@ def test_a_locked_sqlite_file_delays_no_choice_and_the_lost_count_is_exact(tmp_p
         assert max(elapsed for _, elapsed in answers) < BUSY_TIMEOUT / 2
         choose(base)  # one more after the lock: it also carries the count of those lost
         recorder = site.records.recorder
-        assert pg.wait_until(lambda: recorder.stats().queued == 0 and recorder.written == 7)
+        assert pg.wait_until(lambda: recorder.idle and recorder.written + recorder.lost == 21)
     stats = recorder.stats()
-    # one record was being written when the lock came, five waited in the queue, fourteen did not fit
-    assert (stats.written, stats.lost, stats.lost_unreported) == (7, 14, 0)
-    assert len(records_in(url)) == 7 and lost_in(url) == 14
-    assert any("14 lost since start" in r.getMessage() for r in caplog.records)
+    # one record or none was being written when the lock came, five waited in the queue (the bound), the
+    # rest did not fit: each counted, in the store too, once it answered again
+    assert 14 <= stats.lost <= 15 and stats.lost_unreported == 0
+    assert len(records_in(url)) == stats.written == 21 - stats.lost and lost_in(url) == stats.lost
+    assert any(f"{stats.lost} lost since start" in r.getMessage() for r in caplog.records)
 
 
 def test_a_hanging_then_stopped_postgresql_never_delays_a_choice(postgres, tmp_path):
@@ -88,11 +90,12 @@ def test_a_hanging_then_stopped_postgresql_never_delays_a_choice(postgres, tmp_p
             sent += 1
         assert pg.wait_until(lambda: len(records_in(url)) == 3)
         postgres.pause()  # the database hangs: connections open, nothing answers
+        # (a choice that waited on it would wait for the store's command timeout at least)
         try:
             for i in range(8):
                 status, elapsed = choose(base, "all", as_json=bool(i % 2))
                 sent += 1
-                assert status in (200, 303) and elapsed < CONNECT_TIMEOUT / 2
+                assert status in (200, 303) and elapsed < COMMAND_TIMEOUT / 2
         finally:
             postgres.resume()
         postgres.stop("immediate")  # and then it is gone
@@ -100,7 +103,7 @@ def test_a_hanging_then_stopped_postgresql_never_delays_a_choice(postgres, tmp_p
             for _ in range(8):
                 status, elapsed = choose(base, "none")
                 sent += 1
-                assert status == 303 and elapsed < CONNECT_TIMEOUT / 2
+                assert status == 303 and elapsed < COMMAND_TIMEOUT / 2
             # those sent while it was down are lost once their tries run out, and said so
             assert pg.wait_until(lambda: _lost_logged(log) >= 8, timeout=40), log.read_text()[-2000:]
         finally:
@@ -111,8 +114,9 @@ def test_a_hanging_then_stopped_postgresql_never_delays_a_choice(postgres, tmp_p
         proc.send_signal(signal.SIGINT)  # lifespan shutdown: the queue is written
         proc.wait(30)
     stored, lost = len(records_in(url)), lost_in(url)
-    assert stored + lost == sent, (stored, lost, sent)
-    assert lost == _lost_logged(log) >= 8
+    tail = log.read_text(errors="replace")[-3000:]
+    assert stored + lost == sent, (stored, lost, sent, tail)
+    assert lost == _lost_logged(log) >= 8, tail
     assert stored >= 4  # the three before, the one after
 
 

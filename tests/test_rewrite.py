@@ -529,3 +529,50 @@ def test_a_style_opening_with_a_third_party_import_starts_with_an_empty_comment(
     out = rewrite(markup, ctx).html
     assert "><!---->@import" in out
     assert rewrite(out, ctx).html == out
+
+
+@pytest.mark.parametrize(
+    ("markup", "service", "shared"),
+    [  # each network's script-drawn share button, as its generator writes it, and the page it shares
+        ('<a href="https://twitter.com/share?ref_src=twsrc%5Etfw" class="twitter-share-button">Tweet</a>',
+         "x", PAGE_URL),
+        ('<div class="fb-share-button" data-href="https://a.example/1" data-layout="button"></div>',
+         "facebook", "https://a.example/1"),
+        ('<div class="line-it-button" data-type="share-a" data-url="/news/2" style="display: none;"></div>',
+         "line", "https://city.example.jp/news/2"),
+        ('<a href="https://b.hatena.ne.jp/entry/" class="hatena-bookmark-button" title="x"></a>',
+         "hatena", PAGE_URL),
+        ('<a data-pin-do="buttonBookmark" href="https://www.pinterest.com/pin/create/button/"></a>',
+         "pinterest", PAGE_URL),
+        ('<script type="IN/Share" data-url="https://a.example/3"></script>', "linkedin", "https://a.example/3"),
+        ("<SCRIPT TYPE='in/share'></SCRIPT>", "linkedin", PAGE_URL),
+    ],
+)  # fmt: skip
+def test_script_drawn_share_buttons_become_share_embeds(markup: str, service: str, shared: str) -> None:
+    html = f"<p>Share: {markup}</p>"
+    out = rewrite(html, ctx())
+    (embed,) = out.embeds
+    assert embed.share and embed.services[0].id == service and embed.url == shared
+    assert f'data-gk="{service}"' in out.html and " hidden" in out.html
+    again = rewrite(out.html, ctx())
+    assert again.html == out.html and again.embeds == ()  # idempotent; an inert one keeps its number
+    assert rewrite(html, ctx((service,))).html == html  # granted: the network's own button, untouched
+
+
+def test_other_scripts_and_posts_are_no_share_buttons() -> None:
+    html = '<script type="IN/Member">x</script><blockquote class="twitter-tweet"><a href="https://twitter.com/a/status/1">a</a></blockquote>'
+    out = rewrite(html, ctx())
+    assert [(e.tag, e.share) for e in out.embeds] == [("blockquote", False)]
+
+
+@pytest.mark.parametrize(
+    "srcset",
+    [
+        "/a.png (b (c) , {u} 2x",  # parentheses do not nest: the first ")" ends them (found by the
+        "/a.png (x) , {u}",  # spec-written srcset parser of tests/fuzz/leaks.py)
+        "/a.png 1x,{u} 2x",
+    ],
+)
+def test_srcset_candidates_as_the_standard_splits_them(srcset: str) -> None:
+    out = check(f'<img srcset="{srcset.format(u=STRANGER)}">', ctx())
+    assert "data-gk-srcset=" in out

@@ -62,7 +62,9 @@ def test_elements_page_blocks_every_kind() -> None:
     assert '<script src="/local.js">' in result.html
     # undeclared hosts' video, audio, object and embed get a box that names the host ("?")
     assert [e.services[0].id for e in result.embeds] == ["?", "?", "youtube", "google-maps", "?", "?", "x"]
-    assert {e.services[0].name for e in result.embeds if e.services[0].id == "?"} == {"cdn.stranger.example"}
+    assert {e.services[0].name.en for e in result.embeds if e.services[0].id == "?"} == {
+        "cdn.stranger.example"
+    }
     share = result.embeds[6]  # X's script-drawn share button: a share link for the page itself
     assert share.share and share.tag == "a" and share.url == PAGE_URL
 

@@ -160,6 +160,7 @@ def test_proposed_services_file_loads(result, tmp_path):
     path = tmp_path / "services.toml"
     path.write_text(text)
     proposed = load_registry(path)
-    assert [s.id for s in proposed.services] == ["meta-pixel"]
-    assert '# hosts = ["cdn.unknown.example"]' in text
+    # an unknown host is declared (it waits for consent) and flagged for the operator to describe
+    assert [s.id for s in proposed.services] == ["meta-pixel", "unknown"]
+    assert "# UNKNOWN HOST: no catalog service covers cdn.unknown.example." in text
     assert '# name = "session"' in text and '# name = "lang"' in text

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from markupsafe import escape
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -119,9 +118,13 @@ class ConsentRecords:
         )
 
     def _lang(self, scope: Scope) -> str:
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        lang = self.pages.catalogues.parse_lang(query.get("lang"))
-        return str(lang or self.pages.language(Headers(scope=scope).get("accept-language")))
+        query = scope.get("query_string", b"")
+        if query:
+            lang = self.pages.catalogues.parse_lang(dict(parse_qsl(query.decode("latin-1"))).get("lang"))
+            if lang:
+                return str(lang)
+        accept = next((v for k, v in scope["headers"] if k == b"accept-language"), None)
+        return str(self.pages.language(accept.decode("latin-1") if accept is not None else None))
 
     async def receipt(self, scope: Scope, receive: Receive) -> Response:
         """GET {prefix}receipt: the visitor's receipt as a JSON file."""

@@ -25,6 +25,7 @@ log = logging.getLogger("gatekeeper.records")
 MAX_QUEUE = 10_000  # records waiting (about 1 KB each): a store down for a while at 100 choices/s
 BATCH = 500
 RETRIES = (0.2, 1.0)  # waits before writing a failed batch again; then it is lost
+LINGER = 0.05  # seconds a first record waits for others: one transaction per batch, not per choice
 WRITE_TIMEOUT = 15.0
 PURGE_EVERY = 86_400.0
 
@@ -46,6 +47,7 @@ class Recorder:
         max_queue: int = MAX_QUEUE,
         batch: int = BATCH,
         retries: tuple[float, ...] = RETRIES,
+        linger: float = LINGER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -53,6 +55,7 @@ class Recorder:
         self.max_queue = max_queue
         self.batch = batch
         self.retries = retries
+        self.linger = linger
         self.clock = clock
         self._queue: collections.deque[tuple[Record, TextSet]] = collections.deque()
         self._texts_written: set[str] = set()
@@ -167,6 +170,8 @@ class Recorder:
             wake.clear()
             if not self._queue:
                 await wake.wait()
+            if not self._closing and len(self._queue) < self.batch:
+                await asyncio.sleep(self.linger)  # the choices of the next moment join this batch
 
     async def _drain(self) -> None:
         while self._queue or self._lost_days:

@@ -10,7 +10,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
@@ -63,11 +63,11 @@ class TextSet:
     lang: str
     policy_version: str
     texts: tuple[tuple[str, str], ...]  # (what: "banner", "disclosure", "placeholder/ID"; its text)
+    digest: str = field(init=False, compare=False)  # of all the above: worked out once, here
 
-    @property
-    def digest(self) -> str:
+    def __post_init__(self) -> None:
         body = json.dumps([self.lang, self.policy_version, self.texts], ensure_ascii=False)
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+        object.__setattr__(self, "digest", hashlib.sha256(body.encode("utf-8")).hexdigest()[:32])
 
     def body(self) -> str:
         return json.dumps(dict(self.texts), ensure_ascii=False, sort_keys=True)

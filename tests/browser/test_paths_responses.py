@@ -7,6 +7,7 @@ would prove nothing."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -312,3 +313,103 @@ def test_the_apps_strict_csp_runs_our_loader_and_reports_to_no_third_party(
     assert tab.evaluate("window.seen") == ["inline"]
     tab.wait_for_timeout(500)
     assert _tracker_hits(stub) == []
+
+
+REFRESH = (
+    b'<meta http-equiv="refresh" data-pad="'
+    + b"x" * 5000
+    + b'" content="0;url=https://tracker.example/refreshed">'
+)
+REFRESH_PAGE = (
+    b"<!doctype html><html><head>"
+    + b"<!-- padding -->" * 1000
+    + REFRESH
+    + b"<title>r</title></head><body>r</body></html>"
+)
+
+
+def _refresh_app(kind: str) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if kind == "gzip-gzip":
+            body = gzip.compress(gzip.compress(REFRESH_PAGE))
+            headers = [(CT, b"text/html"), (b"content-encoding", b"gzip, gzip")]
+            chunks = [body]
+        else:  # streamed over max_body_bytes, the tag cut far from its "<"
+            headers = [(CT, b"text/html")]
+            cut = REFRESH_PAGE.index(b"data-pad") + 4500  # past the 4 KB hold-back
+            chunks = [REFRESH_PAGE[:cut], REFRESH_PAGE[cut:]]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    return app
+
+
+@pytest.mark.parametrize("kind", ["gzip-gzip", "streamed-over-the-limit"])
+def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context, kind):
+    bare = serve(_refresh_app(kind))
+    limit = 10_000 if kind == "streamed-over-the-limit" else 5 * 1024 * 1024
+    guarded = serve(Gatekeeper(_refresh_app(kind), secret_keys=KEY, services=SERVICES, max_body_bytes=limit))
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, "/refreshed")  # the control: Chromium undoes both gzips / reads the tag and goes
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+
+
+def _speculation_page(rules: str) -> Answer:
+    body = (
+        f'<!doctype html><html><head><title>s</title><script type="speculationrules">{rules}</script></head>'
+        f'<body><a href="https://{TRACKER}/linked">a link</a></body></html>'
+    )
+    return Answer([(CT, b"text/html")], body.encode())
+
+
+SPECULATION = {
+    "/list": _speculation_page(
+        '{"prefetch": [{"source": "list", "urls": ["https://tracker.example/listed"]}]}'
+    ),
+    "/document": _speculation_page('{"prefetch": [{"source": "document", "eagerness": "immediate"}]}'),
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/list", "/listed"), ("/document", "/linked")])
+def test_inline_speculation_rules_reach_no_third_party(serve, stub, trusting_browser, path, expected):
+    bare, guarded = _serve_both(serve, SPECULATION)
+    tab = _tab(trusting_browser)
+    tab.goto(bare + path, wait_until="load")
+    stub.wait_for(TRACKER, expected, timeout=10)  # the control: Chromium prefetches, with a Referer
+    tab.close()
+    stub.reset()
+    tab = _tab(trusting_browser)
+    tab.goto(guarded + path, wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == []
+
+
+XHTML_REFRESH = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>t'
+    b'<meta http-equiv="refresh" content="0;url=https://tracker.example/xhtml-refresh"/></title></head>'
+    b"<body><p id='shown'>xhtml page</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("media", [b"application/xhtml+xml", b"text/xml", b"application/xml"])
+def test_xhtml_renders_and_its_title_refresh_does_not_navigate(serve, stub, browser_context, media):
+    bare, guarded = _serve_both(serve, {"/": Answer([(CT, media)], XHTML_REFRESH)})
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, "/xhtml-refresh")  # the control: in XML, <title> holds a live <meta>
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    assert tab.evaluate("document.getElementById('shown').textContent") == "xhtml page"  # well-formed

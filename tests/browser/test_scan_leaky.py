@@ -157,10 +157,13 @@ def test_proposed_services_file_loads_and_lists_the_unknown(result, tmp_path):
     path = tmp_path / "proposed.toml"
     path.write_text(text)
     proposed = load_registry(path)
-    assert {s.id for s in proposed.services} == {"google-analytics", "meta-pixel", "x", "linkedin-insight"}
+    # an unknown host is declared (so it waits for consent) and flagged for the operator to describe
+    assert {s.id for s in proposed.services} == {
+        "google-analytics", "meta-pixel", "x", "linkedin-insight", "unknown-widgets"}  # fmt: skip
     assert proposed.cookie_declaration("_ga") is not None
     assert '# name = "midori_variant"' in text
-    assert '# hosts = ["cdn.unknown-widgets.example"]' in text
+    assert '# UNKNOWN HOST: no catalog service covers cdn.unknown-widgets.example.' in text
+    assert proposed.by_id["unknown-widgets"].purpose.en.startswith("TO DESCRIBE")
 
 
 def test_cli_exit_codes_and_reports(leaky_site, _stub_server, tmp_path, capsys):

@@ -67,7 +67,7 @@ def test_a_placeholder_in_a_paragraph_keeps_the_paragraph(browser_context, vendo
         p = page.locator(f"#p{i}")
         assert p.locator("> .gk-ph").count() == 1, i  # the placeholder is inside the <p> ...
         assert p.inner_text().rstrip().endswith("after."), i  # ... and so is the text after it
-    assert page.locator("#share > .gk-ph-share").count() == 5
+    assert page.locator("#share > .gk-ph-share").count() == 6
 
 
 @pytest.mark.parametrize(("screen", "lang"), MATRIX)
@@ -155,7 +155,7 @@ def test_the_notice_fits_a_phone_and_leads_back(browser_context, demo, lang):
     assert host in back.inner_text()  # named after the request's host when no site_name is set
     text = page.locator("main").inner_text()
     assert "Midori City Office" in text
-    assert ("Last changed on 3 December 2026" if lang == "en" else "最終更新日：2026年12月3日") in text
+    assert ("Last changed on December 3, 2026" if lang == "en" else "最終更新日：2026年12月3日") in text
     assert page.locator("a[data-gk-policy]").get_attribute("href") == "/privacy"
 
 

@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 import pytest
 from test_loader import ours
-from ui_support import bare_vendors, vendors
+from ui_support import KEY, OPTIONS, bare_vendors, vendors, vendors_app
+
+from gatekeeper import Gatekeeper
 
 SHARED = quote("https://www.example.org/news/1", safe="")
 EXPECTED = {  # the network, and where its link goes (the page it shares: the button's own data-url)
@@ -18,6 +20,7 @@ EXPECTED = {  # the network, and where its link goes (the page it shares: the bu
     "LINE": f"https://social-plugins.line.me/lineit/share?url={SHARED}",
     "Hatena Bookmark": "https://b.hatena.ne.jp/add?mode=confirm&url={page}",
     "Pinterest": "https://www.pinterest.com/pin/create/button/?url={page}",
+    "LinkedIn": f"https://www.linkedin.com/sharing/share-offsite/?url={SHARED}",
 }
 
 
@@ -54,3 +57,17 @@ def test_bare_page_control_its_share_buttons_call_the_networks(
     assert "b.st-hatena.com" in hosts  # the button's image, JavaScript or not
     if javascript:
         assert {"platform.twitter.com", "www.line-website.com"} <= hosts
+
+
+def test_after_consent_the_networks_own_buttons_replace_the_links(browser_context, stub, serve):
+    # without an enforced CSP the loader brings them in place, with no new page (the loader's path)
+    base = serve(Gatekeeper(vendors_app(), secret_keys=KEY, csp="off", **OPTIONS), lifespan="off")
+    page = browser_context().new_page()
+    page.goto(base + "/")
+    page.wait_for_function("window.__gk === 1")
+    assert page.locator("#share .gk-share").count() == len(EXPECTED)
+    page.locator(".gk button[value=all]").click()
+    page.wait_for_function("document.querySelectorAll('#share .gk-share').length == 0")
+    assert page.locator("#share script[type='IN/Share']").count() == 1  # for LinkedIn's in.js to draw
+    stub.wait_for("platform.linkedin.com", "/in.js")
+    stub.wait_for("platform.twitter.com", "/widgets.js")

@@ -60,6 +60,8 @@ SHARE_BUTTONS = (  # script-drawn, as the networks' generators write them
     '</a><script src="https://b.st-hatena.com/js/bookmark_button.js" async></script>',
     '<a data-pin-do="buttonBookmark" href="https://www.pinterest.com/pin/create/button/"></a>'
     '<script async defer src="//assets.pinterest.com/js/pinit.js"></script>',
+    '<script src="https://platform.linkedin.com/in.js" type="text/javascript">lang: en_US</script>'
+    '<script type="IN/Share" data-url="https://www.example.org/news/1"></script>',
 )
 TWEET = (
     '<blockquote class="twitter-tweet"><p lang="en">A post.</p>&mdash; Someone '

@@ -288,35 +288,46 @@ _WS = " \t\n\f\r"
 
 
 def srcset_urls(value: str) -> list[str]:
-    """The URLs of a srcset, per the HTML standard's parsing algorithm (commas inside descriptors'
-    parentheses, URLs that end in commas)."""
-    urls = []
-    i, n = 0, len(value)
-    while i < n:
-        while i < n and (value[i] in _WS or value[i] == ","):
-            i += 1
-        if i >= n:
-            break
-        start = i
-        while i < n and value[i] not in _WS:
-            i += 1
-        url = value[start:i]
+    """The URLs of a srcset, per the HTML standard's "parse a srcset attribute" (its splitting loop and
+    descriptor tokenizer, state for state; written from the standard, sharing nothing with the
+    rewriter). Candidates whose descriptors the standard would then reject are kept: a checker that
+    over-counts fetches can only report more."""
+    urls: list[str] = []
+    position, end = 0, len(value)
+    while True:  # splitting loop
+        while position < end and (value[position] in _WS or value[position] == ","):
+            position += 1
+        if position >= end:
+            return urls
+        start = position
+        while position < end and value[position] not in _WS:
+            position += 1
+        url = value[start:position]
         if url.endswith(","):
             url = url.rstrip(",")
-        else:
-            depth = 0
-            while i < n:  # descriptors, up to a comma outside parentheses
-                c = value[i]
-                if c == "(":
-                    depth += 1
-                elif c == ")":
-                    depth = max(0, depth - 1)
-                elif c == "," and depth == 0:
-                    break
-                i += 1
+        else:  # the descriptor tokenizer: only where it ends matters here
+            while position < end and value[position] in _WS:
+                position += 1
+            state = "in descriptor"
+            while position < end:
+                c = value[position]
+                if state == "in descriptor":
+                    if c in _WS:
+                        state = "after descriptor"
+                    elif c == ",":
+                        position += 1
+                        break
+                    elif c == "(":
+                        state = "in parens"
+                elif state == "in parens":
+                    if c == ")":
+                        state = "in descriptor"
+                elif c not in _WS:  # after descriptor: reconsume in descriptor
+                    state = "in descriptor"
+                    continue
+                position += 1
         if url:
             urls.append(url)
-    return urls
 
 
 def refresh_url(content: str) -> str | None:

@@ -1,0 +1,158 @@
+"""Step 6, readings: the main reading, the secondary readings where the tree builder's state is in doubt (and
+the paranoid one past the budgets), merged into one plan; `rewrite()` and `plan()`."""
+
+from __future__ import annotations
+
+import collections
+import re
+from typing import Final
+
+from .classify import _Prepared, _prepared, _site
+from .context import PageContext, Rewritten
+from .edits import Plan, _merge_markers, _unquoted
+from .reading import _Pass
+from .tokenizing import _DOCTYPE
+from .tree import _MAX_READINGS, _State
+
+
+def rewrite(html: str, ctx: PageContext) -> Rewritten:
+    """Make every element that would contact a non-granted third party inert, put a placeholder
+    before each embed, and inject the snippets once. Never raises: on a bug, the input comes back
+    with `error` set."""
+    try:
+        p = plan(html, ctx)
+        return Rewritten(p.apply(html), p.blocked, p.reported, p.embeds)
+    except Exception as e:  # the CSP still protects; the caller logs the reason
+        return Rewritten(html, error=f"rewrite failed: {type(e).__name__}: {e}")
+
+
+def plan(html: str, ctx: PageContext) -> Plan:
+    """The insertions that rewrite `html` (body.py splices them into the original bytes)."""
+    prep = _prepared(ctx.registry)
+    site_host, page = _site(ctx.page_url)
+    live: frozenset[str] = frozenset()
+    if ctx.once:
+        # "load once": what those embeds need besides themselves (a post's widget script) loads too
+        probe = _Pass(
+            html, PageContext(ctx.registry, ctx.granted, ctx.page_url), prep,
+            site_host=site_host, base=page, live=live,
+        )  # fmt: skip
+        probe.run()
+        live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
+    main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
+    main.run()
+    if main.base_seen and not main.base.first_party:
+        # A third-party <base>: relative URLs above it may resolve against it too (browsers resolve
+        # some only once the parser has moved on). Read the page again with that base from the top.
+        base = main.base
+        main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
+        main.base_seen = main.base_fixed = True
+        main.run()
+    edits = main.edits
+    blocked = main.blocked
+    if "<![CDATA[" in html:
+        _cdata_readings(main, html)
+    if main.alternatives or main.doubt_at >= 0:
+        _other_readings(main, html, ctx, prep, site_host, live)
+    dead = min(main.open_to_end, main.eof_at)
+    if dead < len(html):
+        # Some reading ends inside a tag or quoted value left open to the end: a quote or ">" that
+        # we insert after it could close it and bring it to life. Markers lose their quotes there,
+        # and placeholders (whose markup we do not control) are left out.
+        edits[:] = [e if e[0] <= dead else _unquoted(e, html) for e in edits if e[0] <= dead or e[1] != 2]
+    if ctx.snippets is not None and "data-gk-snippet" not in html:
+        head, body = ctx.snippets(main.lang)
+        at = main.head_end if main.head_end >= 0 else main.html_end
+        if at < 0:
+            doctype = _DOCTYPE.match(html)
+            at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
+        edits.append((at, 0, head))
+        edits.append((max(main.body_snippet_at(), at), 0, body))
+    edits.sort(key=lambda e: (e[0], e[1]))
+    return Plan(
+        tuple((pos, text) for pos, _, text in edits),
+        tuple(blocked),
+        tuple(main.reported),
+        tuple(main.embeds),
+    )
+
+
+def _other_readings(
+    main: _Pass, html: str, ctx: PageContext, prep: _Prepared, site_host: str, live: frozenset[str]
+) -> None:
+    """Read the stretches where the tree builder's state is in doubt the other way too, until that
+    reading meets the main one (same token, same state); what it finds is made inert as well. A tag
+    both readings make inert gets one marker naming what either reading found it needs."""
+    done: set[tuple[int, _State]] = set()
+    work = collections.deque(main.alternatives)
+    doubt = [main.doubt_at] if main.doubt_at >= 0 else []
+    inserted = {(pos, text) for pos, _, text in main.edits}
+    markers = {pos: i for i, (pos, _, text) in enumerate(main.edits) if text.startswith(" data-gk")}
+    while work and len(done) < _MAX_READINGS:
+        pos, state = work.popleft()
+        if (pos, state) in done or main.state_at_tag(pos) == state:
+            continue
+        done.add((pos, state))
+        other = _Pass(
+            html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
+            state=state, meet=main, analyze_only=main.analyze_only, depth=main.depth,
+            shared=main.shared,
+        )  # fmt: skip
+        other.run(pos)
+        main.needs.merge(other.needs)
+        if other.doubt_at >= 0:
+            doubt.append(other.doubt_at)
+        if not other.met and other.body_snippet_at() < len(html):
+            # this reading ends inside something the main one does not: the body snippet goes at the
+            # last place both read alike, before the stretch in doubt
+            before = main.state_before(pos)
+            main.other_ends.append(before[0] if before is not None else 0)
+            main.open_to_end = min(main.open_to_end, other.eof_at)
+        for e in other.edits:
+            if (e[0], e[2]) in inserted:
+                continue
+            inserted.add((e[0], e[2]))
+            if e[2].startswith(" data-gk") and e[0] in markers:
+                main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
+            else:
+                if e[2].startswith(" data-gk"):
+                    markers[e[0]] = len(main.edits)
+                main.edits.append(e)
+        main.blocked.extend(other.blocked)
+        work.extend(other.alternatives)
+    left = [pos for pos, state in work if (pos, state) not in done and main.state_at_tag(pos) != state]
+    if left or doubt:
+        # Too many ways to read this page (only crafted markup gets here): from the first stretch
+        # still in doubt, every tag that parses as one is taken for real, whatever surrounds it.
+        other = _Pass(
+            html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
+            analyze_only=main.analyze_only, depth=main.depth, shared=main.shared,
+        )  # fmt: skip
+        other.paranoid(min(left + doubt))
+        main.needs.merge(other.needs)
+        for e in other.edits:
+            if (e[0], e[2]) not in inserted:
+                inserted.add((e[0], e[2]))
+                if e[2].startswith(" data-gk") and e[0] in markers:
+                    main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
+                else:
+                    main.edits.append(e)
+        main.blocked.extend(other.blocked)
+
+
+_CDATA_OPEN: Final = re.compile(r"<!\[CDATA\[")
+
+
+def _cdata_readings(main: _Pass, html: str) -> None:
+    """Chromium's preload scanner does not know CDATA sections (in SVG and MathML): to it one is a
+    bogus comment that ends at the first ">". What follows is read that way too, in the state the
+    page was in there."""
+    ahead = main.shared.ahead
+    for c in _CDATA_OPEN.finditer(html):
+        gt = ahead.next(">", c.end())
+        close = ahead.next("]]>", c.end())
+        if gt < 0 or 0 <= close < gt:
+            continue
+        before = main.state_before(c.start())
+        state = before[1] if before is not None else (main.shared.root, False)
+        main.alternatives.append((gt + 1, state))
