@@ -19,8 +19,6 @@ import argparse
 import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from support.origin import free_port, run_nginx  # noqa: E402
+from support.origin import free_port, run_nginx, running  # noqa: E402
 
 FILES = {"embeds20": "embeds20.html", "plain20": "plain20.html", "file100k": "file100k.bin"}
 KEY = "bench-proxy-secret-0123456789abcdef"
@@ -66,32 +64,11 @@ def in_process_app():  # type: ignore[no-untyped-def]
     return Gatekeeper(Starlette(routes=[Route("/{name}", serve)]), secret_keys=KEY)
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{what} did not start")
-
-
 @contextlib.contextmanager
 def process(args: list[str], port: int, what: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
-    try:
-        wait_port(port, proc, what)
+    with running(args, port, what, env=env):
         time.sleep(1.0)  # every worker up
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def gatekeeper_proxy(upstream: str, workers: int) -> contextlib.AbstractContextManager[str]:

@@ -777,6 +777,21 @@ def _each(where: _Where, items: Iterable[tuple[int, Any]], parse: Any) -> list[A
     return out
 
 
+def _once_each(where: _Where, tables: list[Any], kind: str, key: str, what: str, fix: str) -> None:
+    """A mistake for each entry whose `key` an earlier entry of the list already has."""
+    first: dict[str, int] = {}
+    for i, t in enumerate(tables):
+        value = t.get(key) if isinstance(t, Mapping) else None
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            where.note(
+                where.error(f"[[{kind}]] #{i + 1} ({value!r})", f"{what} (also #{first[value] + 1}); {fix}")
+            )
+        else:
+            first[value] = i
+
+
 def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] | None) -> _Parsed:
     where = _Where(source)
     try:
@@ -815,20 +830,7 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
         where.note(where.error("top level", "write cookies and services as [[cookies]] and [[services]]"))
         where.raise_collected()
     cookies = _each(where, enumerate(raw_cookies), _declaration)
-    names: dict[str, int] = {}
-    for i, t in enumerate(raw_cookies):
-        name = t.get("name") if isinstance(t, Mapping) else None
-        if not isinstance(name, str):
-            continue
-        if name in names:
-            where.note(
-                where.error(
-                    f"[[cookies]] #{i + 1} ({name!r})",
-                    f"declared twice (also #{names[name] + 1}); keep one declaration per name",
-                )
-            )
-        else:
-            names[name] = i
+    _once_each(where, raw_cookies, "cookies", "name", "declared twice", "keep one declaration per name")
 
     def service(where: _Where, i: int, t: Any) -> Service:
         sid = t.get("id") if isinstance(t, Mapping) else None
@@ -836,20 +838,7 @@ def _parse(data: Mapping[str, Any], source: str, catalog: Mapping[str, Service] 
         return _service(where, i, t, base, catalog)
 
     services = _each(where, enumerate(raw_services), service)
-    ids: dict[str, int] = {}
-    for i, t in enumerate(raw_services):
-        sid = t.get("id") if isinstance(t, Mapping) else None
-        if not isinstance(sid, str):
-            continue
-        if sid in ids:
-            where.note(
-                where.error(
-                    f"[[services]] #{i + 1} ({sid!r})",
-                    f"duplicate id (also #{ids[sid] + 1}); list each service once",
-                )
-            )
-        else:
-            ids[sid] = i
+    _once_each(where, raw_services, "services", "id", "duplicate id", "list each service once")
     where.raise_collected()
     return _Parsed(tuple(services), tuple(cookies), first_party, mode == "strict", policy_date)
 

@@ -3,10 +3,10 @@ each text a configured language would show in English."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from test_registry import write  # the services file of a test, in tmp_path
 
 from gatekeeper.check import check_services
 from gatekeeper.cli import main
@@ -42,12 +42,6 @@ id = "youtbe"
 id = "vimeo"
 placholder = "video"
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "services.toml"
-    path.write_text(textwrap.dedent(text), "utf-8")
-    return path
 
 
 def test_every_mistake_in_one_run_with_near_misses_named(

@@ -39,9 +39,11 @@ __all__ = [
     "nginx",
     "nginx_conf",
     "origin_app",
+    "running",
     "site_files",
     "start_gatekeeper",
     "start_origin",
+    "wait_port",
 ]
 
 KEY = "deploy-test-secret-0123456789abcdef"
@@ -103,20 +105,29 @@ http {{
 
 
 @contextlib.contextmanager
-def run_nginx(prefix: Path, servers: str, port: int) -> Iterator[str]:
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    conf = nginx_conf(prefix, servers)
-    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(prefix)], stderr=subprocess.PIPE)
+def running(
+    args: list[str], port: int, what: str, *, env: dict[str, str] | None = None, stop: int = signal.SIGINT
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`args` in its own process (stderr piped), yielded once it listens on `port`, stopped after."""
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE)
     try:
-        _wait_port(port, proc, "nginx")
-        yield f"http://127.0.0.1:{port}"
+        wait_port(port, proc, what)
+        yield proc
     finally:
-        proc.send_signal(signal.SIGQUIT)
+        proc.send_signal(stop)
         try:
-            proc.wait(5)
+            proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def run_nginx(prefix: Path, servers: str, port: int) -> Iterator[str]:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    conf = nginx_conf(prefix, servers)
+    with running([binary, "-c", str(conf), "-p", str(prefix)], port, "nginx", stop=signal.SIGQUIT):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager
@@ -135,7 +146,7 @@ def nginx(root: Path, prefix: Path) -> Iterator[str]:
         yield url
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, wait: float = 20) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, wait: float = 40) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -158,38 +169,19 @@ def start_origin() -> Iterator[str]:
         "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); from support.origin import origin_app; "
         f"uvicorn.run(origin_app(), host='127.0.0.1', port={port}, log_level='warning')"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(Path(__file__).parent.parent)], stderr=subprocess.PIPE
-    )
-    try:
-        _wait_port(port, proc, "origin")
+    with running([sys.executable, "-c", code, str(Path(__file__).parent.parent)], port, "origin"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @contextlib.contextmanager
 def start_gatekeeper(
-    *args: str, env: dict[str, str] | None = None
+    *args_: str, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`gatekeeper ARGS --port P` in its own process; yields (base URL, process). Its log is on stderr."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gatekeeper.cli", *args, "--port", str(port)],
-        env={**os.environ, "GATEKEEPER_SECRET_KEYS": KEY, **(env or {})},
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_port(port, proc, "gatekeeper")
+    args = [sys.executable, "-m", "gatekeeper.cli", *args_, "--port", str(port)]
+    with running(args, port, "gatekeeper", env={"GATEKEEPER_SECRET_KEYS": KEY, **(env or {})}) as proc:
         yield f"http://127.0.0.1:{port}", proc
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def origin_app(slow_seconds: float = 3.0) -> Starlette:
