@@ -67,11 +67,11 @@ def gate_header(name: str, value: str, leaves: Leaves) -> HeaderVerdict:
         # the rules are fetched and read by the browser alone: any URL may be in them
         return HeaderVerdict(None, (value,))
     if name == "link":
-        return _filter(split_list_links(value), lambda e: _link_leaves(e, leaves), ", ")
+        return _filter(split_list(value, "<>"), lambda e: _link_leaves(e, leaves), ", ")
     if name == "reporting-endpoints":
         return _filter(split_list(value), lambda e: _endpoint_leaves(e, leaves), ", ")
     if name == "report-to":
-        return _filter(_json_objects(value), lambda e: _report_to_leaves(e, leaves), ", ")
+        return _filter(split_list(value, "{}[]"), lambda e: _report_to_leaves(e, leaves), ", ")
     return HeaderVerdict(value, ())
 
 
@@ -79,23 +79,6 @@ def _filter(entries: list[str], leaves: Callable[[str], bool], sep: str) -> Head
     kept = [e for e in entries if not leaves(e)]
     dropped = tuple(e for e in entries if leaves(e))
     return HeaderVerdict(sep.join(kept) if kept else None, dropped)
-
-
-def split_list_links(value: str) -> list[str]:
-    """A Link header's entries: commas inside <...> or quotes do not split."""
-    out, start, depth, quoted = [], 0, False, False
-    for i, c in enumerate(value):
-        if c == "<" and not quoted:
-            depth = True
-        elif c == ">" and not quoted:
-            depth = False
-        elif c == '"' and not depth:
-            quoted = not quoted
-        elif c == "," and not depth and not quoted:
-            out.append(value[start:i])
-            start = i + 1
-    out.append(value[start:])
-    return [e.strip() for e in out if e.strip()]
 
 
 def _link_leaves(entry: str, leaves: Leaves) -> bool:
@@ -109,29 +92,6 @@ def _link_leaves(entry: str, leaves: Leaves) -> bool:
 def _endpoint_leaves(entry: str, leaves: Leaves) -> bool:
     m = _ENDPOINT.fullmatch(entry)
     return m is None or leaves(m[2])
-
-
-def _json_objects(value: str) -> list[str]:
-    """Report-To is a comma-separated list of JSON objects (commas inside them do not split)."""
-    out, depth, start, quoted, escaped = [], 0, 0, False, False
-    for i, c in enumerate(value):
-        if escaped:
-            escaped = False
-        elif c == "\\" and quoted:
-            escaped = True
-        elif c == '"':
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-        elif c == "," and depth == 0:
-            out.append(value[start:i])
-            start = i + 1
-    out.append(value[start:])
-    return [e.strip() for e in out if e.strip()]
 
 
 def _report_to_leaves(entry: str, leaves: Leaves) -> bool:

@@ -42,9 +42,11 @@ class ResponseType:
         return self.kind is not Kind.OTHER
 
 
-def split_list(value: str) -> list[str]:
-    """A header list split at the commas outside quoted strings (`charset="a,b"` stays whole)."""
-    out, start, quoted, escaped = [], 0, False, False
+def split_list(value: str, brackets: str = "") -> list[str]:
+    """A header list split at the commas outside quoted strings (`charset="a,b"` stays whole) and
+    outside the `brackets` pairs given (`"<>"` for Link's URLs, `"{}[]"` for Report-To's JSON)."""
+    opening, closing = brackets[0::2], brackets[1::2]
+    out, start, depth, quoted, escaped = [], 0, 0, False, False
     for i, c in enumerate(value):
         if escaped:
             escaped = False
@@ -52,7 +54,13 @@ def split_list(value: str) -> list[str]:
             escaped = True
         elif c == '"':
             quoted = not quoted
-        elif c == "," and not quoted:
+        elif quoted:
+            continue
+        elif c in opening:
+            depth += 1
+        elif c in closing:
+            depth = max(0, depth - 1)
+        elif c == "," and depth == 0:
             out.append(value[start:i])
             start = i + 1
     out.append(value[start:])

@@ -432,3 +432,25 @@ def test_open_cookie_database_is_shipped_complete_with_its_licence_and_notice() 
     assert "Apache License" in licence and "Version 2.0" in licence
     notice = (ROOT / "NOTICE").read_text("utf-8")
     assert "Open Cookie Database" in notice and "Public Suffix List" in notice
+
+
+@pytest.mark.parametrize(
+    ("declared", "url", "needs"),
+    [
+        (["jquery-cdn"], "https://code.jquery.com/jquery-3.7.1.min.js", False),  # declared required
+        ([], "https://code.jquery.com/jquery-3.7.1.min.js", True),  # the catalog knows it; undeclared
+        (["jquery-cdn"], "https://cdn.jsdelivr.net/npm/x", True),  # another CDN, not declared
+        (["jquery-cdn", "youtube"], "https://www.youtube.com/embed/x", True),  # media waits for consent
+    ],
+)
+def test_the_scanner_lets_only_a_declared_required_service_load_without_consent(
+    declared: list[str], url: str, needs: bool
+) -> None:
+    from scanner.model import Phase, RequestRecord
+    from scanner.rules.context import RuleContext
+
+    ctx = RuleContext(load_registry({"services": [{"id": i} for i in declared]}), "www.city.sample.lg.jp",
+                      https=True, declared=True, catalog=REGISTRY)  # fmt: skip
+    record = RequestRecord(url, "GET", "Script", "https://www.city.sample.lg.jp/", "parser", Phase.BEFORE,
+                           status=200)  # fmt: skip
+    assert ctx.request_needs_consent(record) is needs

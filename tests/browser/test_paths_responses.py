@@ -315,6 +315,20 @@ def test_the_apps_strict_csp_runs_our_loader_and_reports_to_no_third_party(
     assert _tracker_hits(stub) == []
 
 
+def _navigates_only_bare(browser_context: Any, stub: Any, bare: str, guarded: str, target: str) -> Any:
+    """The bare page navigates to the tracker (the control); the guarded one stays: its tab."""
+    tab = browser_context().new_page()
+    tab.goto(bare + "/", wait_until="commit")
+    stub.wait_for(TRACKER, target)
+    tab.close()
+    stub.reset()
+    tab = browser_context().new_page()
+    tab.goto(guarded + "/", wait_until="load")
+    tab.wait_for_timeout(1000)
+    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    return tab
+
+
 REFRESH = (
     b'<meta http-equiv="refresh" data-pad="'
     + b"x" * 5000
@@ -352,15 +366,8 @@ def test_a_refresh_served_unread_does_not_navigate(serve, stub, browser_context,
     bare = serve(_refresh_app(kind))
     limit = 10_000 if kind == "streamed-over-the-limit" else 5 * 1024 * 1024
     guarded = serve(Gatekeeper(_refresh_app(kind), secret_keys=KEY, services=SERVICES, max_body_bytes=limit))
-    tab = browser_context().new_page()
-    tab.goto(bare + "/", wait_until="commit")
-    stub.wait_for(TRACKER, "/refreshed")  # the control: Chromium undoes both gzips / reads the tag and goes
-    tab.close()
-    stub.reset()
-    tab = browser_context().new_page()
-    tab.goto(guarded + "/", wait_until="load")
-    tab.wait_for_timeout(1000)
-    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    # the control: Chromium undoes both gzips / reads the whole tag, and goes
+    _navigates_only_bare(browser_context, stub, bare, guarded, "/refreshed")
 
 
 def _speculation_page(rules: str) -> Answer:
@@ -403,13 +410,6 @@ XHTML_REFRESH = (
 @pytest.mark.parametrize("media", [b"application/xhtml+xml", b"text/xml", b"application/xml"])
 def test_xhtml_renders_and_its_title_refresh_does_not_navigate(serve, stub, browser_context, media):
     bare, guarded = _serve_both(serve, {"/": Answer([(CT, media)], XHTML_REFRESH)})
-    tab = browser_context().new_page()
-    tab.goto(bare + "/", wait_until="commit")
-    stub.wait_for(TRACKER, "/xhtml-refresh")  # the control: in XML, <title> holds a live <meta>
-    tab.close()
-    stub.reset()
-    tab = browser_context().new_page()
-    tab.goto(guarded + "/", wait_until="load")
-    tab.wait_for_timeout(1000)
-    assert _tracker_hits(stub) == [] and tab.url.startswith(guarded)
+    # the control: in XML, <title> holds a live <meta>
+    tab = _navigates_only_bare(browser_context, stub, bare, guarded, "/xhtml-refresh")
     assert tab.evaluate("document.getElementById('shown').textContent") == "xhtml page"  # well-formed
