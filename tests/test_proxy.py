@@ -31,7 +31,7 @@ def static_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def origin(serve: Callable[..., str]) -> str:
-    return serve(origin_app(slow_seconds=3), ws="websockets-sansio")
+    return serve(origin_app(slow_seconds=1.5), ws="websockets-sansio")
 
 
 @pytest.fixture
