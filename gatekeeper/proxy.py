@@ -1,10 +1,12 @@
 """`gatekeeper proxy`: any HTTP site behind gatekeeper. The request is streamed to the upstream and
 its answer streamed back through the unchanged middleware (which buffers only HTML, to rewrite it).
 
-visitor -> [front door] -> Gatekeeper -> ReverseProxy --httpx pool--> upstream
+visitor -> [front door] -> Gatekeeper -> ReverseProxy --aiohttp pool--> upstream
                                           (WebSocket: proxy_ws, cookie gate on the handshake)
 
-The HTTP client is httpx: async, streaming both ways, a keep-alive pool per upstream.
+The HTTP client is aiohttp: async, streaming both ways, a keep-alive pool per upstream, and fast under
+concurrency (httpx, measured here with 32 concurrent requests to nginx, served 200-300 req/s; aiohttp
+4,355; bench/proxy.py).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
+from multidict import CIMultiDict
 from starlette.types import ASGIApp, Receive, Scope, Send
+from yarl import URL
 
 from .middleware import Gatekeeper
 from .pages import upstream_error_page
@@ -26,31 +30,8 @@ __all__ = ["ReverseProxy", "Upstream", "proxy_app"]
 log = logging.getLogger("gatekeeper.proxy")
 
 _HTML = (b"text/html", b"application/xhtml+xml")
-
-
-class _NoCookies(httpx.Cookies):
-    """Visitors' cookies are never kept, mixed or replayed here (and reading each answer's headers into
-    a cookie jar's email.Message cost more than the rest of the request)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-    def set_cookie_header(self, request: httpx.Request) -> None:
-        pass
-
-
-class _Pool(httpx.AsyncClient):
-    """The upstream connection pool, without a cookie jar."""
-
-    _none = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._none
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        pass
+# Headers aiohttp would add of its own: the upstream gets the visitor's, or none.
+_NOT_OURS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 
 
 class _Disconnected(Exception):
@@ -71,32 +52,35 @@ class ReverseProxy:
         cookie_gate: CookieGate | None = None,
     ) -> None:
         self.upstream = upstream
-        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self.limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_connections = max_connections
         self.cookie_gate = cookie_gate
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
-    def _pool(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _Pool(
-                timeout=self.timeout,
-                limits=self.limits,
-                follow_redirects=False,
+    def _pool(self) -> aiohttp.ClientSession:
+        if self._client is None:  # made in the event loop that uses it
+            self._client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
+                ),
+                auto_decompress=False,  # Content-Encoding passes through; the middleware reads gzip/br
+                cookie_jar=aiohttp.DummyCookieJar(),  # visitors' cookies are never kept or replayed
                 trust_env=False,  # an HTTP_PROXY in the environment must not reroute the site
-                verify=True,
             )
         return self._client
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "websocket":
-            await proxy_websocket(scope, receive, send, self.upstream, self.cookie_gate, self.timeout)
+            await proxy_websocket(scope, receive, send, self.upstream, self.cookie_gate, self.connect_timeout)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -126,42 +110,52 @@ class ReverseProxy:
         target = self.upstream.target(scope.get("raw_path") or scope["path"].encode(), scope["query_string"])
         body = _request_body(receive) if _has_body(raw_headers) else None
         client = self._pool()
-        try:
-            response = await client.send(
-                httpx.Request(method, target, headers=headers, content=body), stream=True
+
+        async def request(headers: list[tuple[bytes, bytes]], body: AsyncIterator[bytes] | None) -> Any:
+            return await client.request(
+                method,
+                URL(target, encoded=True),  # the path as the visitor sent it, not re-quoted
+                headers=CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers),
+                data=body,
+                allow_redirects=False,
+                skip_auto_headers=_NOT_OURS,
             )
-            if response.status_code == 206 and _is_html(response) and body is None:
+
+        try:
+            response = await request(headers, body)
+            if response.status == 206 and _is_html(response) and body is None:
                 # A part of a page cannot be rewritten: the whole page instead (a server may always
                 # answer a Range request with 200).
-                await response.aclose()
-                whole = [(k, v) for k, v in headers if k not in (b"range", b"if-range")]
-                response = await client.send(httpx.Request(method, target, headers=whole), stream=True)
+                response.release()
+                response = await request(
+                    [(k, v) for k, v in headers if k not in (b"range", b"if-range")], None
+                )
         except _Disconnected:
             return
-        except httpx.TimeoutException as e:
+        except TimeoutError as e:
             await self._error(scope, send, 504, e)
             return
-        except (httpx.TransportError, httpx.InvalidURL) as e:
+        except (aiohttp.ClientError, ValueError) as e:
             await self._error(scope, send, 502, e)
             return
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": response_headers(response.headers.raw, self.upstream, public_origin),
+                    "status": response.status,
+                    "headers": response_headers(response.raw_headers, self.upstream, public_origin),
                 }
             )
             if method != "HEAD":
-                async for chunk in response.aiter_raw():
+                async for chunk in response.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (httpx.TransportError, httpx.StreamError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             # Too late for an error page: the connection closes, so the visitor sees a cut answer,
             # never a short one that looks whole.
             log.warning("%s %s: the upstream broke off the answer (%s)", method, scope["path"], _why(e))
         finally:
-            await response.aclose()
+            response.release()
 
     async def _error(self, scope: Scope, send: Send, status: int, error: Exception) -> None:
         what = "did not answer in time" if status == 504 else "refused or failed"
@@ -212,7 +206,7 @@ def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-def _is_html(response: httpx.Response) -> bool:
+def _is_html(response: aiohttp.ClientResponse) -> bool:
     media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower().encode()
     return media in _HTML
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -106,7 +105,7 @@ async def proxy_websocket(
     send: Send,
     upstream: Upstream,
     cookie_gate: CookieGate | None,
-    timeout: httpx.Timeout,
+    connect_timeout: float,
 ) -> None:
     first = await receive()
     if first["type"] != "websocket.connect":
@@ -127,7 +126,7 @@ async def proxy_websocket(
             additional_headers=extra,
             subprotocols=subprotocols or None,  # type: ignore[arg-type]
             user_agent_header=next((v.decode() for k, v in scope["headers"] if k == b"user-agent"), None),
-            open_timeout=timeout.connect or 10,
+            open_timeout=connect_timeout,
             max_size=MAX_MESSAGE,
             proxy=None,
             **where,
