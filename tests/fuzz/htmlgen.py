@@ -89,11 +89,16 @@ class Document:
 
 
 def _embeds() -> list[str]:
+    # Services of the `required` category (shared CDNs) load without consent by design: their embed
+    # codes are no leak to look for.
+    from gatekeeper.registry import Category, load_registry
+
+    required = {s.id for s in load_registry(None).services if s.category is Category.REQUIRED}
     folder = resources.files("gatekeeper.demo").joinpath("embeds")
     return [
         f.read_text("utf-8")
         for f in sorted(folder.iterdir(), key=lambda f: f.name)
-        if f.name.endswith(".html")
+        if f.name.endswith(".html") and f.name.removesuffix(".html") not in required
     ]
 
 
