@@ -13,6 +13,7 @@ from .edits import Plan, _merge_markers, _unquoted
 from .reading import _Pass
 from .tokenizing import _DOCTYPE
 from .tree import _MAX_READINGS, _State
+from .walk import paranoid, walk
 
 
 def rewrite(html: str, ctx: PageContext) -> Rewritten:
@@ -37,17 +38,17 @@ def plan(html: str, ctx: PageContext) -> Plan:
             html, PageContext(ctx.registry, ctx.granted, ctx.page_url), prep,
             site_host=site_host, base=page, live=live,
         )  # fmt: skip
-        probe.run()
+        walk(probe)
         live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
     main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
-    main.run()
+    walk(main)
     if main.base_seen and not main.base.first_party:
         # A third-party <base>: relative URLs above it may resolve against it too (browsers resolve
         # some only once the parser has moved on). Read the page again with that base from the top.
         base = main.base
         main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
         main.base_seen = main.base_fixed = True
-        main.run()
+        walk(main)
     edits = main.edits
     blocked = main.blocked
     if "<![CDATA[" in html:
@@ -98,7 +99,7 @@ def _other_readings(
             state=state, meet=main, analyze_only=main.analyze_only, depth=main.depth,
             shared=main.shared,
         )  # fmt: skip
-        other.run(pos)
+        walk(other, pos)
         main.needs.merge(other.needs)
         if other.doubt_at >= 0:
             doubt.append(other.doubt_at)
@@ -128,7 +129,7 @@ def _other_readings(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
             analyze_only=main.analyze_only, depth=main.depth, shared=main.shared,
         )  # fmt: skip
-        other.paranoid(min(left + doubt))
+        paranoid(other, min(left + doubt))
         main.needs.merge(other.needs)
         for e in other.edits:
             if (e[0], e[2]) not in inserted:
