@@ -12,7 +12,7 @@ The modules, in the order the data flows (each says its step in its first line):
 `urls` and `css` (values as the browser reads them), `classify` (a URL against the registry), `tree`
 (the state of a reading), `edits` (how a tag is made inert, the plan), `reading` (one reading of a
 page, whose steps are `walk`, `html_tags`, `foreign`, `raw_text`, `elements`, `placeholders`,
-`checking`, `making_inert`), `readings` (all of them, merged: `plan()`, `rewrite()`), `unread`
+`checking`, `marking`), `readings` (all of them, merged: `plan()`, `rewrite()`), `unread`
 (pages served unread).
 """
 

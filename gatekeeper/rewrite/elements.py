@@ -11,10 +11,10 @@ from .checking import check, check_attr, generic
 from .classify import _MEMO_ENTRIES, _MEMO_TEXT, _Need
 from .context import Embed
 from .css import _css_may_fetch, _refresh_url
-from .edits import _COUNT, _COUNT_OUTCOME, _INERT, _NO_OUTCOME, _NOTHING, _Outcome
+from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .fetching import _EMBED_TAGS, _FETCHERS, _LINK_FETCH_RELS, _URL_ATTRS, _WIDGET_RE_CLASS, _WIDGET_TAGS
-from .making_inert import apply_inert, how_inert
-from .placeholders import embed_template, inert_embed, widget_outcome
+from .marking import apply_marking, marking_for
+from .placeholders import embed_template, marked_earlier, widget_outcome
 from .reading import _Pass
 from .tokenizing import _MAYBE_EXTERNAL, _lower
 
@@ -69,28 +69,27 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
         if attr in first and check_attr(p, need, attrs, attr, name):
             renamed.append(attr)
     if not renamed:
-        if name in _EMBED_TAGS and "data-gk" in first and inert_embed(p, name, attrs):
+        if name in _EMBED_TAGS and "data-gk" in first and marked_earlier(p, name, attrs):
             return _COUNT_OUTCOME
         return _NO_OUTCOME
     template = embed_template(p, name, attrs, need) if name in _EMBED_TAGS else None
-    inert = how_inert(p, m, name, attrs, start, need, renamed)
-    return _Outcome(_INERT, inert, template)
+    return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, renamed), template)
 
 
 def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:
     if out.reported:
         p.reported.extend(out.reported)
-    if out.kind == _NOTHING:
+    if out.verdict is Verdict.LEAVE:
         return
-    if out.kind == _COUNT:
+    if out.verdict is Verdict.COUNT:
         p.embed_count += 1
         return
-    inert = out.inert
-    assert inert is not None
+    marking = out.marking
+    assert marking is not None
     if (
         start < p.media_live_until
         and name in ("source", "track")
-        and all(s.id in p.ctx.granted or s.id in p.live for s in inert.services)
+        and all(s.id in p.ctx.granted or s.id in p.live for s in marking.services)
     ):
         return
     embed = None
@@ -103,10 +102,10 @@ def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:
                 p.media_live_until = found if found >= 0 else len(p.html)
             anchor = f'<span id="gk-ph-{index}"></span>'  # "Load once" comes back to #gk-ph-N
             if not p.analyze_only and not p.html.endswith(anchor, 0, start):
-                p.edits.append((start, 2, anchor))
+                p.edits.append(Edit(start, Insert.ANCHOR, anchor))
             return
         embed = Embed(index, *out.embed)
-    apply_inert(p, inert, start, embed)
+    apply_marking(p, marking, start, embed)
 
 
 def _srcdoc_needs(p: _Pass, need: _Need, srcdoc: str) -> bool:
@@ -148,7 +147,7 @@ def memoized(p: _Pass, key: tuple[object, ...], compute: Callable[[], _Outcome])
         try:
             out = compute()
             if p.reported:
-                out = _Outcome(out.kind, out.inert, out.embed, tuple(p.reported))
+                out = _Outcome(out.verdict, out.marking, out.embed, tuple(p.reported))
         finally:
             p.reported = reported
         size = sum(len(k) for k in key if isinstance(k, str))

@@ -11,7 +11,7 @@ from .classify import _Need
 from .css import css_urls
 from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
 from .html_tags import self_closing
-from .making_inert import apply_inert, how_inert
+from .marking import apply_marking, marking_for
 from .raw_text import preload_break, signatures
 from .reading import _Pass
 from .tokenizing import (
@@ -175,4 +175,4 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
     if not renamed and not need.services and not need.undeclared:
         return
-    apply_inert(p, how_inert(p, m, name, attrs, start, need, renamed, text_plain=text_plain), start, None)
+    apply_marking(p, marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain), start, None)

@@ -9,7 +9,7 @@ from .checking import check, generic
 from .classify import _Base, _Need
 from .elements import element
 from .fetching import _FETCHERS, _RAW_TEXT, _SELECT_IGNORES, _WIDGET_TAGS
-from .making_inert import apply_inert, how_inert
+from .marking import apply_marking, marking_for
 from .raw_text import raw_end, script, style
 from .reading import _Pass
 from .tokenizing import _ATTR_RE, _CLOSES_P, _END_TAG_REST, _FOREIGN, _HTML_ELEMENT, _VOID
@@ -88,7 +88,7 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
                 # a third party not allowed: every relative URL (the snippets' too) would go
                 # there; made inert, the next <base href> is the one browsers use
                 renamed = ["href", *generic(p, attrs, "base", need)]  # its style too
-                apply_inert(p, how_inert(p, m, "base", attrs, start, need, renamed), start, None)
+                apply_marking(p, marking_for(m, "base", attrs, start, need, renamed), start, None)
                 return end
             if not p.base_seen and html_base:
                 p.base_seen = True

@@ -9,15 +9,15 @@ from ..registry import Placeholder, Service, undeclared_service
 from .checking import check, generic
 from .classify import _Need, _undeclared_only
 from .css import _SIZE_STYLE
-from .edits import _COUNT_OUTCOME, _INERT, _NO_OUTCOME, _Outcome
+from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Verdict, _Outcome
 from .fetching import _PLACEHOLDER_KINDS, _SHARE_URL_ATTRS, _SHARE_WIDGETS, _WIDGET_URL_ATTRS, _WIDGETS
-from .making_inert import how_inert
+from .marking import marking_for
 from .reading import _Pass
 from .tokenizing import _Attrs
 from .urls import _absolute
 
 
-def inert_embed(p: _Pass, name: str, attrs: _Attrs) -> bool:
+def marked_earlier(p: _Pass, name: str, attrs: _Attrs) -> bool:
     """An embed made inert by an earlier pass (it keeps its number)."""
     need = _Need()
     for attr in ("data-gk-src", "data-gk-data"):
@@ -98,4 +98,4 @@ def widget_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outcom
             template = (name, absolute, attrs.get("width"), attrs.get("height"), (service,), False)
     if template is None and not renamed:
         return _NO_OUTCOME
-    return _Outcome(_INERT, how_inert(p, m, name, attrs, start, need, renamed), template)
+    return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, renamed), template)

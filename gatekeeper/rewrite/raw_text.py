@@ -8,11 +8,11 @@ import re
 
 from .checking import check, check_attr, generic
 from .classify import _Need
-from .css import _PRELOAD_HINT, _PRELOAD_STOP, _css_may_fetch, _preload_imports, css_urls
-from .edits import _COUNT_OUTCOME, _INERT, _NO_OUTCOME, _Outcome
+from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports, css_urls
+from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .elements import memoized, replay
 from .fetching import _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
-from .making_inert import how_inert
+from .marking import marking_for
 from .reading import _Pass
 from .tokenizing import (
     _MAYBE_EXTERNAL,
@@ -109,7 +109,7 @@ def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_en
             signatures(p, need, html[end:content_end])
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
-    return _Outcome(_INERT, how_inert(p, m, "script", attrs, start, need, renamed, text_plain=True))
+    return _Outcome(Verdict.MARK, marking_for(m, "script", attrs, start, need, renamed, text_plain=True))
 
 
 def _speculation_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
@@ -127,7 +127,7 @@ def _speculation_outcome(p: _Pass, m: re.Match[str], start: int, end: int, conte
             check(p, need, url, "speculationrules")
     if not need.services and not need.undeclared:
         return _NO_OUTCOME
-    return _Outcome(_INERT, how_inert(p, m, "script", attrs, start, need, [], text_plain=True))
+    return _Outcome(Verdict.MARK, marking_for(m, "script", attrs, start, need, [], text_plain=True))
 
 
 def _in_share_outcome(p: _Pass, m: re.Match[str], start: int) -> _Outcome:
@@ -146,9 +146,9 @@ def _in_share_outcome(p: _Pass, m: re.Match[str], start: int) -> _Outcome:
     target = attrs.get("data-url")
     need = _Need()
     need.add((service,), _IN_SHARE_JS, "script")
-    inert = how_inert(p, m, "script", attrs, start, need, [], text_plain=True)
+    marking = marking_for(m, "script", attrs, start, need, [], text_plain=True)
     page = _absolute(target, p.base.url) if target else p.base.url
-    return _Outcome(_INERT, inert, ("script", page, None, None, (service,), True))
+    return _Outcome(Verdict.MARK, marking, ("script", page, None, None, (service,), True))
 
 
 def signatures(p: _Pass, need: _Need, code: str) -> None:
@@ -189,7 +189,7 @@ def preload_break(p: _Pass, end: int) -> None:
     if p.analyze_only:
         p.needs.merge(need)
     else:
-        p.edits.append((end, 1, _PRELOAD_STOP))
+        p.edits.append(Edit(end, Insert.PRELOAD_STOP))
 
 
 def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
@@ -207,4 +207,4 @@ def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end
             check(p, need, url, "style")
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
-    return _Outcome(_INERT, how_inert(p, m, "style", attrs, start, need, renamed, text_plain=True))
+    return _Outcome(Verdict.MARK, marking_for(m, "style", attrs, start, need, renamed, text_plain=True))

@@ -3,7 +3,7 @@ has found, and what other readings it noted. The steps of a reading are function
 module each: `walk` (the loop, and the paranoid pass), `html_tags` (HTML start tags and the tree
 builder's decisions), `foreign` (SVG and MathML), `raw_text` (script, style, speculation rules),
 `elements` (one fetching tag's outcome, memoized and replayed), `placeholders` (embeds and widgets),
-`checking` (a tag's URLs against the grants), `making_inert` (the insertions)."""
+`checking` (a tag's URLs against the grants), `marking` (making a tag inert)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import re
 
 from .classify import _Base, _Need, _Prepared
 from .context import Blocked, Embed, PageContext
+from .edits import Edit
 from .tokenizing import _Attrs
 from .tree import _Shared, _Stack, _State
 
@@ -52,7 +53,7 @@ class _Pass:
         self.analyze_only = analyze_only
         self.depth = depth
         self.meet = meet  # the main reading: a secondary one stops where it meets it
-        self.edits: list[tuple[int, int, str]] = []
+        self.edits: list[Edit] = []
         self.blocked: list[Blocked] = []
         self.reported: list[Blocked] = []
         self.embeds: list[Embed] = []
