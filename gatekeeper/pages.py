@@ -485,7 +485,8 @@ class Pages:
         return {
             "lang": lang,
             "prefix": self.prefix,
-            "action": self.prefix + "consent",
+            # the language the visitor read the choice in: what the consent record says they saw
+            "action": f"{self.prefix}consent?lang={lang}",
             "disclosure_url": f"{self.prefix}disclosure?lang={lang}",
             "privacy_policy_url": self.privacy_policy_url,
             "stylesheet_url": self.stylesheet_url,
@@ -568,7 +569,9 @@ class Pages:
         share_url = None
         if first.share_url and shared and (embed.share or small):
             share_url = first.share_url.replace("{url}", quote(shared, safe=""))
-        query = urlencode([("service", s.id) for s in services] + [("embed", str(embed.index))])
+        query = urlencode(
+            [("service", s.id) for s in services] + [("embed", str(embed.index)), ("lang", lang)]
+        )
         view = self._service_view(first, ConsentState(), frozenset(), lang)
         return (
             self.env.get_template("placeholder.html")
