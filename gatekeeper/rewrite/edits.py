@@ -82,25 +82,38 @@ class Edit:
     def render(self) -> str:
         kind = self.kind
         if kind is Insert.MARKER:
-            if self.bare:
-                text = " data-gk=" + "&#32;".join(self.services)
-                text += " type=text/plain" if self.text_plain else ""
-            else:
-                text = ' data-gk="' + " ".join(self.services) + '"'
-                text += ' type="text/plain"' if self.text_plain else ""
-            if self.hide:
-                text += " " + self.hide
-            return text + " " if self.bare and self.slash_after else text
+            key = (self.services, self.text_plain, self.hide, self.slash_after, self.bare)
+            text = _MARKERS.get(key)
+            if text is None:
+                if len(_MARKERS) >= 1024:
+                    _MARKERS.clear()
+                text = _MARKERS[key] = self._marker()
+            return text
         if kind is Insert.RENAME:
             return "data-gk-"
         if kind is Insert.PRELOAD_STOP:
             return "<!--" if self.bare else _PRELOAD_STOP  # no ">": still a CSS no-op inside a tag
         return self.text
 
+    def _marker(self) -> str:
+        if self.bare:
+            text = " data-gk=" + "&#32;".join(self.services)
+            text += " type=text/plain" if self.text_plain else ""
+        else:
+            text = ' data-gk="' + " ".join(self.services) + '"'
+            text += ' type="text/plain"' if self.text_plain else ""
+        if self.hide:
+            text += " " + self.hide
+        return text + " " if self.bare and self.slash_after else text
+
     def merged(self, other: Edit) -> Edit:
         """One marker for a tag that two readings make inert: what either found it waits for."""
         services = tuple(dict.fromkeys([*self.services, *other.services]))
         return replace(self, services=services, text_plain=self.text_plain or other.text_plain)
+
+
+# each distinct marker rendered once (a page of many embeds waiting for one service: one string)
+_MARKERS: dict[tuple[tuple[str, ...], bool, str, bool, bool], str] = {}
 
 
 @dataclass(frozen=True, slots=True)
