@@ -43,6 +43,9 @@ log = logging.getLogger("gatekeeper")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
+# the XML types an XHTML page comes as: read as XML (gatekeeper/rewrite/xml_reading.py); served
+# unread when it is not well-formed or not XHTML
+_XHTML_TYPES: Final = frozenset({"application/xhtml+xml", "text/xml", "application/xml"})
 THREAD_BYTES = 256 * 1024  # bodies larger than this, decompressed, are rewritten off the event loop
 ON_LOOP_SECONDS = 0.02  # a smaller one that takes longer on the loop starts again off it
 
@@ -370,10 +373,9 @@ class _Page:
         missing = [h for h in ("Cookie", "Sec-GPC") if h.lower() not in present]
         if missing and "*" not in present:
             headers["vary"] = ", ".join(filter(None, [vary.strip(), *missing]))
-        if rtype.kind is Kind.XML:
-            # an XML document (XHTML too): the HTML rewriter's edits and snippets are not well-formed
-            # XML and would stop it rendering. The CSP protects its fetches; its <meta> refreshes
-            # (live anywhere in XML, <title> included) are made inert as it streams.
+        if rtype.kind is Kind.XML and rtype.media not in _XHTML_TYPES:
+            # an XML document that is not a page (a feed, an SVG image...): the CSP protects its
+            # fetches; its <meta> refreshes (live anywhere in XML) are made inert as it streams
             self._stop_refreshes(headers)
             return False
         if not self._rewritable(message, headers):
@@ -529,16 +531,17 @@ class _Page:
         ctype = self.type.content_type
         cenc = _codings(headers) or None
         limit = gk.max_body_bytes
+        xml = self.type.kind is Kind.XML
         result = None
         if decoded_size(body, cenc, THREAD_BYTES) <= THREAD_BYTES:
             # small pages on the loop (a thread costs more than they do), unless they take long
             result = process_html(
-                body, ctype, cenc, ctx, max_bytes=limit, seconds=ON_LOOP_SECONDS, final=False
+                body, ctype, cenc, ctx, max_bytes=limit, seconds=ON_LOOP_SECONDS, final=False, xml=xml
             )
             if result.abandoned:
                 result = None
         if result is None:
-            rewrite = partial(process_html, max_bytes=limit, seconds=gk.rewrite_seconds)
+            rewrite = partial(process_html, max_bytes=limit, seconds=gk.rewrite_seconds, xml=xml)
             result = await anyio.to_thread.run_sync(rewrite, body, ctype, cenc, ctx)
         if result.abandoned:
             log_once(
