@@ -35,11 +35,12 @@ from .i18n import N_, Catalogues, folder_of
 from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
 __all__ = [
+    "ERRORS",
     "Pages",
     "build_static",
     "consent_mode_defaults",
+    "error_page",
     "snippet_budget",
-    "upstream_error_page",
 ]
 
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
@@ -483,7 +484,8 @@ class Pages:
         return {
             "lang": lang,
             "prefix": self.prefix,
-            "action": self.prefix + "consent",
+            # the language the visitor read the choice in: what the consent record says they saw
+            "action": f"{self.prefix}consent?lang={lang}",
             "disclosure_url": f"{self.prefix}disclosure?lang={lang}",
             "privacy_policy_url": self.privacy_policy_url,
             "stylesheet_url": self.stylesheet_url,
@@ -566,7 +568,9 @@ class Pages:
         share_url = None
         if first.share_url and shared and (embed.share or small):
             share_url = first.share_url.replace("{url}", quote(shared, safe=""))
-        query = urlencode([("service", s.id) for s in services] + [("embed", str(embed.index))])
+        query = urlencode(
+            [("service", s.id) for s in services] + [("embed", str(embed.index)), ("lang", lang)]
+        )
         view = self._service_view(first, ConsentState(), frozenset(), lang)
         return (
             self.env.get_template("placeholder.html")
@@ -663,7 +667,18 @@ class _SampleEmbed:
     share: bool = False
 
 
-_UPSTREAM_ERRORS: Mapping[int, tuple[str, str]] = {
+ERRORS: Mapping[int, tuple[str, str]] = {
+    404: (
+        N_("This page does not exist"),
+        N_(
+            "There is no page at this address. Please check the address, or start again from the site's "
+            "home page."
+        ),
+    ),
+    405: (
+        N_("This page cannot be used this way"),
+        N_("The site does not accept this kind of request at this address."),
+    ),
     502: (
         N_("The site is not reachable right now"),
         N_(
@@ -683,14 +698,13 @@ def _default_catalogues() -> Catalogues:
     return Catalogues.load()
 
 
-def upstream_error_page(
-    status: int, accept_language: str | None, catalogues: Catalogues | None = None
-) -> bytes:
-    """The small page `gatekeeper proxy` answers with when the site behind it refuses (502) or is too
-    slow (504): what happened, in the visitor's language, and nothing about the servers."""
+def error_page(status: int, accept_language: str | None, catalogues: Catalogues | None = None) -> bytes:
+    """The small page gatekeeper answers with when the site behind `gatekeeper proxy` refuses (502)
+    or is too slow (504), or `gatekeeper serve` has no such file (404) or method (405): what
+    happened, in the visitor's language, and nothing about the servers."""
     cat = catalogues or _default_catalogues()
     lang = cat.choose(None, accept_language)
-    title, about = (cat.gettext(lang, m) for m in _UPSTREAM_ERRORS[status])
+    title, about = (cat.gettext(lang, m) for m in ERRORS[status])
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from .middleware import Gatekeeper
-from .pages import upstream_error_page
+from .pages import error_page
 from .proxy_headers import Upstream, request_headers, response_headers
 from .proxy_ws import CookieGate, proxy_websocket
 
@@ -168,7 +168,7 @@ class ReverseProxy:
             what,
             _why(error),
         )
-        page = upstream_error_page(status, _header(scope["headers"], b"accept-language"))
+        page = error_page(status, _header(scope["headers"], b"accept-language"))
         await send(
             {
                 "type": "http.response.start",

@@ -15,6 +15,7 @@ __all__ = [
     "HOP_BY_HOP",
     "READABLE_ENCODINGS",
     "Upstream",
+    "map_cookie",
     "request_headers",
     "response_headers",
 ]
@@ -160,10 +161,40 @@ def map_location(location: str, upstream: Upstream, public_origin: str) -> str:
     return urlunsplit((public.scheme, public.netloc, path, parts.query, parts.fragment))
 
 
+def _domain_matches(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def map_cookie(set_cookie: str, upstream: Upstream, public_origin: str) -> str:
+    """A cookie the upstream scopes to its own host (`Domain=` naming it) or under its base path
+    would be refused by the browser or sent nowhere: like nginx's proxy_cookie_domain and
+    proxy_cookie_path, the Domain becomes the public host's (the attribute is dropped: a host-only
+    cookie) and the base path is taken off. A Domain the public host matches is kept as it is."""
+    public_host = (urlsplit(public_origin).hostname or "").lower()
+    upstream_host = (urlsplit(upstream.url).hostname or "").lower()
+    base = upstream.base_path
+    parts = set_cookie.split(";")
+    out = [parts[0]]
+    for attr in parts[1:]:
+        name, _, value = attr.partition("=")
+        key = name.strip().lower()
+        if key == "domain":
+            domain = value.strip().lstrip(".").lower()
+            if domain and not _domain_matches(public_host, domain) and _domain_matches(upstream_host, domain):
+                continue
+        elif key == "path" and base:
+            path = value.strip()
+            if path == base or path.startswith(base + "/"):
+                attr = f"{name}={path[len(base):] or '/'}"
+        out.append(attr)
+    return ";".join(out)
+
+
 def response_headers(
     headers: Sequence[tuple[bytes, bytes]], upstream: Upstream, public_origin: str
 ) -> Headers:
-    """The headers the visitor gets: hop-by-hop dropped, Location (and Content-Location) mapped."""
+    """The headers the visitor gets: hop-by-hop dropped, Location (and Content-Location) and the
+    Domain and Path of Set-Cookie mapped to the public origin."""
     drop = HOP_BY_HOP | _connection_named(headers)
     out: Headers = []
     for k, v in headers:
@@ -172,5 +203,7 @@ def response_headers(
             continue
         if k in (b"location", b"content-location"):
             v = map_location(v.decode("latin-1"), upstream, public_origin).encode("latin-1")
+        elif k == b"set-cookie":
+            v = map_cookie(v.decode("latin-1"), upstream, public_origin).encode("latin-1")
         out.append((k, v))
     return out

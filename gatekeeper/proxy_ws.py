@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .consent import ConsentCodec, gpc_requested
 from .cookies import gate_cookies
-from .pages import upstream_error_page
+from .pages import error_page
 from .proxy_headers import Upstream, request_headers
 from .registry import Registry
 
@@ -141,7 +141,7 @@ async def proxy_websocket(
         log.warning("WebSocket %s: %d, the upstream %s failed (%s: %s)", scope["path"], status, url,
                     type(e).__name__, e)  # fmt: skip
         accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
-        await _deny(scope, send, status, upstream_error_page(status, accept), b"text/html; charset=utf-8")
+        await _deny(scope, send, status, error_page(status, accept), b"text/html; charset=utf-8")
         return
     async with ws:
         assert ws.response is not None

@@ -1,10 +1,11 @@
 """`gatekeeper serve DIR`: a static site (a CMS's export, often Shift_JIS) as the app behind gatekeeper.
 
 Starlette's StaticFiles does the file serving: index.html for a directory (and a redirect to its
-trailing slash), 404.html when present, types from the file name, ETag and Last-Modified, 304 and
-Range, no symlink out of the directory. One change: an HTML page is declared in the charset its own
-<meta> names (Starlette would say UTF-8 for every text file), so a Shift_JIS page reaches the browser,
-and the rewriter, byte-identical and read as Shift_JIS.
+trailing slash), 404.html when present (else a 404 page in the visitor's language), types from the
+file name, ETag and Last-Modified, 304 and Range, no symlink out of the directory. One change: an
+HTML page is declared in the charset its own <meta> names (Starlette would say UTF-8 for every text
+file), so a Shift_JIS page reaches the browser, and the rewriter, byte-identical and read as
+Shift_JIS.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from .body import _prescan as meta_charset
+from .pages import ERRORS, error_page
 from .registry import ConfigError
 
 __all__ = ["SiteFiles", "static_app"]
@@ -37,7 +40,12 @@ class SiteFiles(StaticFiles):
         try:
             await super().__call__(scope, receive, send)
         except HTTPException as e:  # Starlette leaves these to an exception middleware we do not have
-            response = PlainTextResponse(e.detail, status_code=e.status_code, headers=e.headers)
+            if e.status_code not in ERRORS:
+                response = PlainTextResponse(e.detail, status_code=e.status_code, headers=e.headers)
+            else:  # the site's own 404.html was served above, when it has one
+                accept = Headers(scope=scope).get("accept-language")
+                page = error_page(e.status_code, accept)
+                response = Response(page, e.status_code, e.headers, "text/html; charset=utf-8")
             await response(scope, receive, send)
 
     def file_response(

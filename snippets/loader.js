@@ -143,7 +143,7 @@
     var f = e.target, b = e.submitter, choice = b && b.name == "choice" ? b.value : "",
       // a placeholder's buttons belong to the form #gk-phf (it may stand in a <p>)
       ph = b && b.closest("[data-gk-ph]");
-    if (f.getAttribute("action") != P + "consent" || !choice) return;
+    if ((f.getAttribute("action") || "").split("?")[0] != P + "consent" || !choice) return;
     if (choice == "once") {
       var el = ph && ph.nextElementSibling;
       // under an enforced CSP (or for an embed that needs more than itself) the server serves it
@@ -158,7 +158,8 @@
     if (busy) return;
     busy = 1;
     var wide = choice == "custom" || choice == "allow";
-    fetch(P + "consent", {
+    // the language the visitor read the choice in, for the consent record
+    fetch(P + "consent?lang=" + encodeURIComponent((b.closest("[lang]") || d.documentElement).lang), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({

@@ -17,7 +17,7 @@ from gatekeeper import Gatekeeper
 from gatekeeper.consent import ConsentState
 from gatekeeper.i18n import SHIPPED, Catalogues, best_language, shipped_dir
 from gatekeeper.i18n_extract import check, messages
-from gatekeeper.pages import Pages, _SampleEmbed, upstream_error_page
+from gatekeeper.pages import Pages, _SampleEmbed, error_page
 from gatekeeper.registry import Category, ConfigError, load_registry, undeclared_service
 
 REGISTRY = load_registry()  # every catalog service: every catalog text is rendered somewhere
@@ -359,5 +359,5 @@ def test_the_middleware_takes_languages_and_a_default(tmp_path: Path) -> None:
     ],
 )
 def test_the_proxy_error_page_speaks_the_visitor_language(accept: str | None, lang: str, title: str) -> None:
-    page = upstream_error_page(502, accept).decode()
+    page = error_page(502, accept).decode()
     assert f'<html lang="{lang}">' in page and f"<h1>{title}</h1>" in page

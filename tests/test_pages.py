@@ -139,7 +139,7 @@ def test_banner_in_both_languages(pages: Pages, lang: str, texts: list[str]) -> 
     assert f'href="/_gatekeeper/disclosure?lang={lang}"' in body
     assert head.count("data-gk-snippet") == 2  # the inline default and the stylesheet
     assert body.count("<script") == 1 and "data-gk-snippet" in body.split("<script")[1]
-    assert '<form method="post" action="/_gatekeeper/consent">' in body
+    assert f'<form method="post" action="/_gatekeeper/consent?lang={lang}">' in body
     assert '<input type="hidden" name="next" value="/news/1">' in body
 
 
@@ -194,7 +194,7 @@ def test_loader_tag_says_what_the_page_was_served_with(registry: Registry) -> No
         assert 'data-gk-prefix="/gk/"' in body
         assert 'data-gk-ss="meta-pixel"' in body
         assert f'src="{pages.loader_url}"' in body and pages.loader_url.startswith("/gk/static/loader.")
-        assert 'action="/gk/consent"' in body
+        assert 'action="/gk/consent?lang=' in body
 
 
 def test_next_path_is_escaped_and_cached_renders_do_not_mix_pages(pages: Pages) -> None:
@@ -374,7 +374,7 @@ def test_placeholder_names_the_service_and_offers_both_forms(pages: Pages) -> No
     for b in parsed.buttons:  # the banner's empty form #gk-phf posts what each button carries
         action = urlsplit(b["formaction"] or "")
         assert b["form"] == "gk-phf" and action.path == "/_gatekeeper/consent"
-        fields = [("service", "youtube"), ("embed", "2"), ("next", "/watch?v=1#gk-ph-2")]
+        fields = [("service", "youtube"), ("embed", "2"), ("lang", "en"), ("next", "/watch?v=1#gk-ph-2")]
         assert parse_qsl(action.query) == fields
     assert "Load once" in html and "Always allow YouTube" in html
     ja = pages.placeholder(Embed(2, "iframe", "u", 560, 315, ("youtube",)), "ja", "/")

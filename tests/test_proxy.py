@@ -15,6 +15,7 @@ from websockets.sync.client import connect as ws_connect
 
 from gatekeeper.frontdoor import FrontDoor
 from gatekeeper.proxy import proxy_app
+from gatekeeper.proxy_headers import Upstream, map_cookie
 
 SERVICES = {
     "cookies": [{"name": "wsid", "category": "necessary", "purpose": "WebSocket session"}],
@@ -167,6 +168,34 @@ def test_the_cookie_gate_applies_to_proxied_pages(origin, proxy):
     r = httpx.get(proxy(origin) + "/cookies")
     assert r.status_code == 200
     assert "_ga" not in r.cookies and "sid" not in r.cookies  # not consented / not declared
+
+
+def test_a_cookie_scoped_to_the_upstream_host_is_scoped_to_the_public_one(origin, proxy):
+    base = proxy(origin, host_header="upstream")
+    r = httpx.get(base + "/cookies?domain=1", headers={"host": "www.example.jp"})
+    [cookie] = [v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("wsid=")]
+    assert "domain" not in cookie.lower() and "Path=/;" in cookie + ";"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("a=1; Domain=upstream.internal; Path=/", "a=1; Path=/"),
+        ("a=1; domain=.UPSTREAM.internal", "a=1"),
+        ("a=1; Domain=internal", "a=1"),  # a parent of the upstream's host
+        ("a=1; Domain=example.jp", "a=1; Domain=example.jp"),  # the public host's own parent
+        ("a=1; Domain=www.example.jp", "a=1; Domain=www.example.jp"),
+        ("a=1; Domain=other.example", "a=1; Domain=other.example"),  # the browser's to refuse
+        ("a=1; Path=/app/x; HttpOnly", "a=1; Path=/x; HttpOnly"),
+        ("a=1; Path=/app", "a=1; Path=/"),
+        ("a=1; Path=/application", "a=1; Path=/application"),
+        ("a=1; Domain=", "a=1; Domain="),
+        ("a=b=c; Expires=Thu, 01 Jan 2099 00:00:00 GMT", "a=b=c; Expires=Thu, 01 Jan 2099 00:00:00 GMT"),
+    ],
+)
+def test_set_cookie_domain_and_path_are_mapped(given, expected):
+    upstream = Upstream("http://upstream.internal:8080/app")
+    assert map_cookie(given, upstream, "https://www.example.jp") == expected
 
 
 # -- the static site (nginx) ------------------------------------------------------------------------

@@ -245,6 +245,25 @@ def test_the_texts_shown_are_stored_once_per_digest(decisions):
     assert "Load once" in bodies and "YouTube" in bodies
 
 
+def test_the_record_names_the_language_the_page_showed_the_choice_in(tmp_path):
+    """The page says <html lang=en>, so its banner and placeholders are English, whatever the
+    browser's Accept-Language: the record says English, with and without JavaScript."""
+    url = f"sqlite:///{tmp_path}/consent.db"
+    ja = {"accept-language": "ja,en;q=0.5"}
+    with serve_app(make(url), lifespan="on") as base, httpx.Client(base_url=base, headers=ja) as client:
+        page = client.get("/article").text
+        assert "Accept all" in page and "すべて受け入れる" not in page
+        banner = re.search(r'<form method="post" action="([^"]+)"', page)
+        placeholder = re.search(r'formaction="([^"]+)"[^>]*value="allow"', page)
+        assert banner and placeholder
+        client.post(banner[1].replace("&amp;", "&"), data={"choice": "none", "next": "/a"}, headers=FORM)
+        client.post(placeholder[1].replace("&amp;", "&"), data={"choice": "allow"}, headers=FORM)
+        client.post("/_gatekeeper/consent?lang=en", json={"choice": "all", "next": "/b"})
+        client.post("/_gatekeeper/consent", json={"choice": "all", "next": "/c"})  # said nothing: ja
+    by_path = {r.path: r.lang for r in records_in(url)}
+    assert by_path == {"/a": "en", "/article": "en", "/b": "en", "/c": "ja"}, by_path
+
+
 # -- the receipt ----------------------------------------------------------------------------------
 
 

@@ -63,7 +63,20 @@ def test_a_directory_without_its_slash_is_redirected_and_a_missing_file_is_a_404
     assert r.status_code in (301, 307) and r.headers["location"].endswith("/dir/")
     missing = httpx.get(base + "/nothere.html")
     assert missing.status_code == 404 and "Traceback" not in missing.text
+    assert "<h1>This page does not exist</h1>" in missing.text
+    assert "data-gk-snippet" in missing.text  # a page like any other: the banner and the settings link
     assert httpx.get(base + "/../../etc/passwd").status_code == 404
+    ja = httpx.get(base + "/nothere.html", headers={"accept-language": "ja,en;q=0.5"})
+    assert ja.status_code == 404 and '<html lang="ja">' in ja.text and "このページは見つかりません" in ja.text
+    post = httpx.post(base + "/index.html")
+    assert post.status_code == 405 and "<h1>This page cannot be used this way</h1>" in post.text
+
+
+def test_the_sites_own_404_page_is_served_when_it_has_one(site):
+    base, root = site
+    (root / "404.html").write_text("<!doctype html><title>Not here</title><p>Our own 404</p>")
+    missing = httpx.get(base + "/nothere.html")
+    assert missing.status_code == 404 and "Our own 404" in missing.text
 
 
 def test_a_missing_directory_stops_start_up(tmp_path):

@@ -11,7 +11,9 @@ The modules, in the order the data flows (each says its step in its first line):
 `context` (what comes in and goes out), `fetching` (the one table of what fetches), `tokenizing`,
 `urls` and `css` (values as the browser reads them), `classify` (a URL against the registry), `tree`
 (the state of a reading), `edits` (how a tag is made inert, the plan), `reading` (one reading of a
-page), `readings` (all of them, merged: `plan()`, `rewrite()`), `unread` (pages served unread).
+page, whose steps are `walk`, `html_tags`, `foreign`, `raw_text`, `elements`, `placeholders`,
+`checking`, `marking`), `readings` (all of them, merged: `plan()`, `rewrite()`), `unread`
+(pages served unread).
 """
 
 from .context import Blocked, Embed, OutOfTime, PageContext, Rewritten, TooMuchWork

@@ -123,11 +123,10 @@ class _Need:
             self.add((s,), other.url, other.kind)
         self.undeclared = self.undeclared or other.undeclared
 
-    def marker(self) -> str:
-        ids = [s.id for s in self.services]
-        if self.undeclared:
-            ids.append("?")
-        return " ".join(ids)
+    def marker(self) -> tuple[str, ...]:
+        """What `data-gk` names: the services, and "?" for an undeclared third party."""
+        ids = tuple(s.id for s in self.services)
+        return (*ids, "?") if self.undeclared else ids
 
 
 def _undeclared_only(need: _Need) -> bool:

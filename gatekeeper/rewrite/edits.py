@@ -1,10 +1,14 @@
-"""Step 4, edits: how a tag is made inert (replayed wherever it recurs), the plan of insertions, and the
-marker merging of secondary readings."""
+"""Step 4, edits: how a tag is marked inert (replayed wherever it recurs), the insertions a reading makes,
+and the plan they become once every reading is merged.
+
+Words, one meaning each: a tag is *inert* in a served page when it carries `data-gk` and its fetching
+attributes are renamed `data-gk-*` (the loader turns it back on; docs/ARCHITECTURE.md). A `_Marking` is
+how one tag is made inert; a `Verdict` says whether a tag gets one; an `Edit` is one insertion."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 from typing import Final
 
 from ..registry import Service
@@ -13,38 +17,90 @@ from .css import _PRELOAD_STOP
 
 
 @dataclass(frozen=True, slots=True)
-class _Inert:
+class _Marking:
     """How one tag is made inert, relative to its start: replayed wherever the same tag recurs."""
 
     blocked: Blocked
     services: tuple[Service, ...]
     undeclared: bool
-    marker: str
+    marker: tuple[str, ...]  # what `data-gk` names: the services it waits for, "?" an undeclared host
     text_plain: bool
     hidden: bool  # the tag has `hidden` already
     name_end: int
     renames: tuple[int, ...]
 
 
-_NOTHING, _INERT, _COUNT = 0, 1, 2
+class Verdict(enum.Enum):
+    """What a tag means for the rewrite."""
+
+    LEAVE = enum.auto()  # nothing to do
+    MARK = enum.auto()  # made inert (an embed also gets a placeholder)
+    COUNT = enum.auto()  # an embed an earlier pass made inert: it keeps its number, nothing is added
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """What a tag means, given its text and the pass's grants and base: memoized per registry."""
 
-    kind: int  # _NOTHING, _INERT, or _COUNT (an embed made inert by an earlier pass: keeps its number)
-    inert: _Inert | None = None
+    verdict: Verdict
+    marking: _Marking | None = None
     # tag, url, width, height, services, share
     embed: tuple[str, str, str | None, str | None, tuple[Service, ...], bool] | None = None
     reported: tuple[Blocked, ...] = ()
 
 
-_NO_OUTCOME: Final = _Outcome(_NOTHING)
-_COUNT_OUTCOME: Final = _Outcome(_COUNT)
+_NO_OUTCOME: Final = _Outcome(Verdict.LEAVE)
+_COUNT_OUTCOME: Final = _Outcome(Verdict.COUNT)
 
 
-_MARKER: Final = re.compile(r' data-gk=(?:"([^"]*)"|(\S*))')
+class Insert(enum.IntEnum):
+    """What an insertion is. Several at one offset go in this order (the snippet closes what comes
+    before; a placeholder or anchor opens what follows)."""
+
+    SNIPPET = enum.auto()  # the head or body snippet
+    MARKER = enum.auto()  # ` data-gk="ids"` (+ `type="text/plain"`, `hidden`) right after a tag's name
+    RENAME = enum.auto()  # "data-gk-" before a fetching attribute's name
+    PRELOAD_STOP = enum.auto()  # an empty comment after <style>: the preload scanner's @import stops
+    ANCHOR = enum.auto()  # where "load once" comes back to, before the embed it loaded
+    PLACEHOLDER = enum.auto()  # an embed's two-click placeholder, before its tag
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One insertion, rendered once when the plan is made. `bare`: some reading is inside a tag or
+    an unquoted attribute value here, where a quote or ">" we wrote could end it: no quotes."""
+
+    at: int
+    kind: Insert
+    text: str = ""  # SNIPPET, ANCHOR, PLACEHOLDER: the markup
+    services: tuple[str, ...] = ()  # MARKER: what `data-gk` names
+    text_plain: bool = False  # MARKER: `type=text/plain` too
+    hide: str = ""  # MARKER on an embed: "hidden", or "data-gk-hidden" beside the tag's own `hidden`
+    slash_after: bool = False  # MARKER: a "/" follows (an unquoted value would swallow it)
+    bare: bool = False
+
+    def render(self) -> str:
+        kind = self.kind
+        if kind is Insert.MARKER:
+            if self.bare:
+                text = " data-gk=" + "&#32;".join(self.services)
+                text += " type=text/plain" if self.text_plain else ""
+            else:
+                text = ' data-gk="' + " ".join(self.services) + '"'
+                text += ' type="text/plain"' if self.text_plain else ""
+            if self.hide:
+                text += " " + self.hide
+            return text + " " if self.bare and self.slash_after else text
+        if kind is Insert.RENAME:
+            return "data-gk-"
+        if kind is Insert.PRELOAD_STOP:
+            return "<!--" if self.bare else _PRELOAD_STOP  # no ">": still a CSS no-op inside a tag
+        return self.text
+
+    def merged(self, other: Edit) -> Edit:
+        """One marker for a tag that two readings make inert: what either found it waits for."""
+        services = tuple(dict.fromkeys([*self.services, *other.services]))
+        return replace(self, services=services, text_plain=self.text_plain or other.text_plain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,41 +123,3 @@ class Plan:
             prev = pos
         parts.append(html[prev:])
         return "".join(parts)
-
-
-def _unquoted(edit: tuple[int, int, str], html: str) -> tuple[int, int, str]:
-    pos, prio, text = edit
-    if text == _PRELOAD_STOP:
-        return (pos, prio, "<!--")  # no ">": still a CSS no-op, and text inside an open tag
-    if not text.startswith(' data-gk="'):
-        return edit
-    m = _MARKER.match(text)
-    assert m is not None
-    text = (
-        " data-gk="
-        + (m.group(1) or "").replace(" ", "&#32;")
-        + text[m.end() :].replace('="text/plain"', "=text/plain")
-    )
-    if html[pos : pos + 1] == "/":
-        text += " "
-    return (pos, prio, text)
-
-
-def _merge_markers(first: tuple[int, int, str], other: tuple[int, int, str]) -> tuple[int, int, str]:
-    def ids(text: str) -> list[str]:
-        m = _MARKER.match(text)
-        if m is None:
-            return []
-        return (m.group(1) if m.group(1) is not None else m.group(2).replace("&#32;", " ")).split()
-
-    pos, prio, text = first
-    merged = list(dict.fromkeys([*ids(text), *ids(other[2])]))
-    quoted = text.startswith(' data-gk="')
-    value = '"' + " ".join(merged) + '"' if quoted else "&#32;".join(merged)
-    m = _MARKER.match(text)
-    assert m is not None
-    text = " data-gk=" + value + text[m.end() :]
-    trail = " " if text.endswith(" ") else ""  # before a "/" only: it stays last
-    if "type=text/plain" in other[2] and "type=" not in text:
-        text = text.rstrip(" ") + (' type="text/plain"' if quoted else " type=text/plain") + trail
-    return (pos, prio, text)

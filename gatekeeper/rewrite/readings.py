@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import collections
 import re
+from dataclasses import replace
 from typing import Final
 
 from .classify import _Prepared, _prepared, _site
 from .context import PageContext, Rewritten
-from .edits import Plan, _merge_markers, _unquoted
+from .edits import Edit, Insert, Plan
 from .reading import _Pass
 from .tokenizing import _DOCTYPE
 from .tree import _MAX_READINGS, _State
+from .walk import paranoid, walk
 
 
 def rewrite(html: str, ctx: PageContext) -> Rewritten:
@@ -37,17 +39,17 @@ def plan(html: str, ctx: PageContext) -> Plan:
             html, PageContext(ctx.registry, ctx.granted, ctx.page_url), prep,
             site_host=site_host, base=page, live=live,
         )  # fmt: skip
-        probe.run()
+        walk(probe)
         live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
     main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
-    main.run()
+    walk(main)
     if main.base_seen and not main.base.first_party:
         # A third-party <base>: relative URLs above it may resolve against it too (browsers resolve
         # some only once the parser has moved on). Read the page again with that base from the top.
         base = main.base
         main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
         main.base_seen = main.base_fixed = True
-        main.run()
+        walk(main)
     edits = main.edits
     blocked = main.blocked
     if "<![CDATA[" in html:
@@ -59,18 +61,22 @@ def plan(html: str, ctx: PageContext) -> Plan:
         # Some reading ends inside a tag or quoted value left open to the end: a quote or ">" that
         # we insert after it could close it and bring it to life. Markers lose their quotes there,
         # and placeholders (whose markup we do not control) are left out.
-        edits[:] = [e if e[0] <= dead else _unquoted(e, html) for e in edits if e[0] <= dead or e[1] != 2]
+        edits[:] = [
+            e if e.at <= dead else replace(e, bare=True)
+            for e in edits
+            if e.at <= dead or e.kind not in (Insert.PLACEHOLDER, Insert.ANCHOR)
+        ]
     if ctx.snippets is not None and "data-gk-snippet" not in html:
         head, body = ctx.snippets(main.lang)
         at = main.head_end if main.head_end >= 0 else main.html_end
         if at < 0:
             doctype = _DOCTYPE.match(html)
             at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
-        edits.append((at, 0, head))
-        edits.append((max(main.body_snippet_at(), at), 0, body))
-    edits.sort(key=lambda e: (e[0], e[1]))
+        edits.append(Edit(at, Insert.SNIPPET, head))
+        edits.append(Edit(max(main.body_snippet_at(), at), Insert.SNIPPET, body))
+    edits.sort(key=lambda e: (e.at, e.kind))
     return Plan(
-        tuple((pos, text) for pos, _, text in edits),
+        tuple((e.at, e.render()) for e in edits),
         tuple(blocked),
         tuple(main.reported),
         tuple(main.embeds),
@@ -86,8 +92,7 @@ def _other_readings(
     done: set[tuple[int, _State]] = set()
     work = collections.deque(main.alternatives)
     doubt = [main.doubt_at] if main.doubt_at >= 0 else []
-    inserted = {(pos, text) for pos, _, text in main.edits}
-    markers = {pos: i for i, (pos, _, text) in enumerate(main.edits) if text.startswith(" data-gk")}
+    taken = _Taken(main)
     while work and len(done) < _MAX_READINGS:
         pos, state = work.popleft()
         if (pos, state) in done or main.state_at_tag(pos) == state:
@@ -98,7 +103,7 @@ def _other_readings(
             state=state, meet=main, analyze_only=main.analyze_only, depth=main.depth,
             shared=main.shared,
         )  # fmt: skip
-        other.run(pos)
+        walk(other, pos)
         main.needs.merge(other.needs)
         if other.doubt_at >= 0:
             doubt.append(other.doubt_at)
@@ -108,17 +113,7 @@ def _other_readings(
             before = main.state_before(pos)
             main.other_ends.append(before[0] if before is not None else 0)
             main.open_to_end = min(main.open_to_end, other.eof_at)
-        for e in other.edits:
-            if (e[0], e[2]) in inserted:
-                continue
-            inserted.add((e[0], e[2]))
-            if e[2].startswith(" data-gk") and e[0] in markers:
-                main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
-            else:
-                if e[2].startswith(" data-gk"):
-                    markers[e[0]] = len(main.edits)
-                main.edits.append(e)
-        main.blocked.extend(other.blocked)
+        taken.take(other)
         work.extend(other.alternatives)
     left = [pos for pos, state in work if (pos, state) not in done and main.state_at_tag(pos) != state]
     if left or doubt:
@@ -128,16 +123,35 @@ def _other_readings(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
             analyze_only=main.analyze_only, depth=main.depth, shared=main.shared,
         )  # fmt: skip
-        other.paranoid(min(left + doubt))
+        paranoid(other, min(left + doubt))
         main.needs.merge(other.needs)
+        taken.take(other)
+
+
+class _Taken:
+    """The main reading's edits, with those of the other readings taken in: an insertion once, and one
+    marker per tag, naming what any reading found the tag waits for."""
+
+    def __init__(self, main: _Pass) -> None:
+        self.edits = main.edits
+        self.blocked = main.blocked
+        self.seen = set(main.edits)
+        self.markers = {e.at: i for i, e in enumerate(main.edits) if e.kind is Insert.MARKER}
+
+    def take(self, other: _Pass) -> None:
+        edits, markers = self.edits, self.markers
         for e in other.edits:
-            if (e[0], e[2]) not in inserted:
-                inserted.add((e[0], e[2]))
-                if e[2].startswith(" data-gk") and e[0] in markers:
-                    main.edits[markers[e[0]]] = _merge_markers(main.edits[markers[e[0]]], e)
-                else:
-                    main.edits.append(e)
-        main.blocked.extend(other.blocked)
+            if e in self.seen:
+                continue
+            self.seen.add(e)
+            if e.kind is not Insert.MARKER:
+                edits.append(e)
+            elif e.at in markers:
+                edits[markers[e.at]] = edits[markers[e.at]].merged(e)
+            else:
+                markers[e.at] = len(edits)
+                edits.append(e)
+        self.blocked.extend(other.blocked)
 
 
 _CDATA_OPEN: Final = re.compile(r"<!\[CDATA\[")

@@ -436,7 +436,7 @@ def test_when_the_json_endpoint_fails_the_form_still_does_the_job(serve, stub, b
         else:
             route.continue_()
 
-    page.route("**" + PREFIX + "consent", refuse_json)
+    page.route("**" + PREFIX + "consent?*", refuse_json)
     page.goto(base + "/")
     with page.expect_navigation():
         click(page, ACCEPT)

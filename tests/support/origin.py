@@ -233,6 +233,9 @@ def origin_app(slow_seconds: float = 3.0) -> Starlette:
         response = Response("<!doctype html><p>cookies", media_type="text/html")
         response.set_cookie("sid", "abc")
         response.set_cookie("_ga", "GA1.2.3")
+        if request.query_params.get("domain"):  # scoped to the host the upstream was asked for
+            host = request.headers["host"].rsplit(":", 1)[0]
+            response.set_cookie("wsid", "1", domain=host)
         return response
 
     async def ws_echo(websocket: WebSocket) -> None:

@@ -1,0 +1,178 @@
+"""Step 5c, SVG and MathML: foreign start and end tags, integration points, the ways out of foreign
+content (each doubtful one noted as another reading), and what an SVG/MathML element fetches."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from .checking import check, check_attr, generic
+from .classify import _Need
+from .css import css_urls
+from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
+from .html_tags import self_closing
+from .marking import apply_marking, marking_for
+from .raw_text import preload_break, signatures
+from .reading import _Pass
+from .tokenizing import (
+    _FOREIGN,
+    _HTML_CLOSERS,
+    _HTML_ELEMENT,
+    _HTML_POINT,
+    _TAG_CUT,
+    _TEXT_POINT,
+    _Attrs,
+    _child_text,
+    _lower,
+)
+from .urls import _decode_text, _srcset_urls, decode_attribute
+
+
+def foreign_end(p: _Pass, name: str, end: int) -> None:
+    fstack = p.fstack
+    if fstack[-1][1] == _HTML_ELEMENT:
+        if _in_body_end(p, name, end) is None:
+            # Ignored while an HTML element is the current node. Implied end tags (a <p> that a
+            # <div> closed) can make us think one is open when none is: read it as a foreign end too.
+            for i in range(len(fstack) - 1, -1, -1):
+                if fstack[i][1] != _HTML_ELEMENT and fstack[i][0] == name:
+                    p.other_reading(end, i)
+                    break
+        return
+    for i in range(len(fstack) - 1, -1, -1):
+        frame = fstack[i]
+        if frame[1] == _HTML_ELEMENT:  # the walk reached an HTML element: the in-body rules
+            _in_body_end(p, name, end)
+            return
+        if frame[0] == name:
+            fstack.cut(i)
+            return
+    if fstack[-1][1] != _FOREIGN:
+        return
+    # "</p>" and "</br>" leave foreign content in today's HTML standard, not in older parsers;
+    # another end tag closes the SVG when an HTML element of that name is open around it: both
+    # readings are followed.
+    out = len(fstack)
+    while out and fstack[out - 1][1] == _FOREIGN:
+        out -= 1
+    if name in ("p", "br") or name in _HTML_CLOSERS or name == "template":
+        p.other_reading(end)
+        fstack.cut(out)
+    else:
+        p.other_reading(end, out)
+
+
+def _in_body_end(p: _Pass, name: str, end: int = -1) -> bool | None:
+    """An end tag under the in-body rules, as far as our frames go: True when it closed an HTML
+    element opened inside foreign content, None when an integration point stops it."""
+    fstack = p.fstack
+    for i in range(len(fstack) - 1, -1, -1):
+        frame = fstack[i]
+        if frame[1] == _HTML_ELEMENT:
+            if frame[0] == name:
+                if i < len(fstack) - 1 and end >= 0:
+                    # closing more than the current node: an end tag we did not model (implied
+                    # ones) may have closed it already; read on without closing too
+                    p.other_reading(end)
+                fstack.cut(i)
+                return True
+        elif frame[1] != _FOREIGN:
+            return None  # foreignObject, desc, title, mi...: special, the walk stops
+    return None
+
+
+def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> None:
+    attrs = p.attrs_of(m)
+    svg_element(p, m, name, attrs, start, end)
+    if self_closing(p, m):
+        return
+    kind = _FOREIGN
+    # a start tag in foreign content takes its parent's namespace: <svg> inside MathML is a MathML
+    # element (only under annotation-xml does it start SVG)
+    parent = p.fstack[-1]
+    math = parent[2] and not (name == "svg" and parent[0] == "annotation-xml")
+    if not math and name in ("foreignobject", "desc", "title"):
+        kind = _HTML_POINT
+    elif math and name in ("mi", "mo", "mn", "ms", "mtext"):
+        kind = _TEXT_POINT
+    elif math and name == "annotation-xml":
+        enc = _lower((attrs.get("encoding") or "").strip())
+        if enc in ("text/html", "application/xhtml+xml"):
+            kind = _HTML_POINT
+    p.fstack.append((name, kind, math))
+    if name == "noscript" or name in _RAW_TEXT:
+        # Chromium's preload scanner reads these as raw text here too, as in HTML: what follows
+        # their end tag is read that way as well (it fetches what it takes for tags there). With
+        # no end tag it reads to the end, and the body snippet goes before (its </script> would
+        # end it)
+        found = p.shared.ahead.next(name, end)
+        stop = found if found >= 0 else len(p.html)
+        if found >= 0:
+            p.other_reading(stop)
+        p.raw_stretches.append((end, stop, p.foreign_at))
+
+
+def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
+    """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
+    and the style sheet of an SVG <style>."""
+    need = _Need()
+    renamed = generic(p, attrs, name, need)
+    for attr, raw in attrs.first.items():
+        if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
+            continue
+        if attr in ("href", "xlink:href"):
+            # (a <link> or <base> here is no element of SVG's, but Chromium's preload scanner takes
+            # it for one: it fetches the link, and resolves what follows against the base)
+            fetches = name in _SVG_FETCH or (name in ("link", "base") and attr == "href")
+            if fetches and check_attr(p, need, attrs, attr, name):
+                renamed.append(attr)
+        elif attr in ("srcset", "imagesrcset", "poster"):
+            # meaningless in SVG and MathML, but Chromium's preload scanner reads them on any
+            # <source>, <img>, <link> or <video> tag, whatever the namespace
+            value = decode_attribute(raw)
+            urls = _srcset_urls(value) if attr != "poster" else [value]
+            if any([check(p, need, u, name) for u in urls]):
+                renamed.append(attr)
+        elif attr == "src" or (attr in ("to", "from", "by", "values") and name in ("set", "animate")):
+            value = decode_attribute(raw)
+            hits = [check(p, need, u, name) for u in (value.split(";") if attr == "values" else [value])]
+            if any(hits):
+                renamed.append(attr)
+        elif ("url(" in raw.lower() or "&" in raw) and any(
+            [check(p, need, u, name) for u in css_urls(decode_attribute(raw))]
+        ):
+            renamed.append(attr)
+    text_plain = False
+    kind = attrs.get("type")
+    kind = None if kind is None else _lower(kind.strip(" \t\n\r\f"))
+    if name == "style":
+        preload_break(p, end)
+    if name == "style" and kind in (None, "", "text/css"):
+        close = p.shared.ahead.next("style", end)
+        stop = close if close >= 0 else len(p.html)
+        # the element may end at any tag in there (one that breaks out of SVG): each text it
+        # could have is read
+        cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(p.html, end, stop), 32)]
+        cuts.append(stop - end)
+        if p.spend(sum(cuts) + stop - end):
+            markup = p.html[end:stop]
+            for url in dict.fromkeys(
+                u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
+            ):
+                check(p, need, url, "style")
+        elif stop > end:  # past what re-reading may cost: a style sheet not read is not kept
+            need.add((), "", "style")
+        text_plain = True
+    elif name == "script" and (kind is None or kind in _JS_TYPES) and p.prep.signature_re is not None:
+        # an SVG script runs too: its text (markup here, CDATA often) against the signatures
+        close = p.shared.ahead.next("script", end)
+        stop = close if close >= 0 else len(p.html)
+        before = len(need.services), need.undeclared
+        if p.spend(stop - end):
+            signatures(p, need, _decode_text(_child_text(p.html[end:stop])))
+        elif stop > end:
+            need.add((), "", "script")
+        text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
+    if not renamed and not need.services and not need.undeclared:
+        return
+    apply_marking(p, marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain), start, None)

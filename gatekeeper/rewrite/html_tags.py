@@ -1,0 +1,137 @@
+"""Step 5b, HTML tags: a start tag under the tree builder's rules (select, raw text, template, <base>,
+<head>, <html lang>, <noscript>, entering SVG/MathML) and the tokenizer's self-closing flag."""
+
+from __future__ import annotations
+
+import re
+
+from .checking import check, generic
+from .classify import _Base, _Need
+from .elements import element
+from .fetching import _FETCHERS, _RAW_TEXT, _SELECT_IGNORES, _WIDGET_TAGS
+from .marking import apply_marking, marking_for
+from .raw_text import raw_end, script, style
+from .reading import _Pass
+from .tokenizing import _ATTR_RE, _CLOSES_P, _END_TAG_REST, _FOREIGN, _HTML_ELEMENT, _VOID
+from .urls import _absolute, _target
+
+
+def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> int:
+    """Handle an HTML start tag; the position to go on from, or -1 when the rest is text."""
+    html = p.html
+    if p.in_select:
+        if name in ("input", "keygen", "textarea", "select"):
+            p.in_select = False  # these close the <select> (in parsers with a select mode)
+            for i in range(len(p.fstack) - 1, -1, -1):
+                if p.fstack[i] == ("select", _HTML_ELEMENT, False):
+                    p.fstack.cut(i)
+                    break
+            if name == "select":
+                return end
+        elif name in _SELECT_IGNORES:
+            # inside <select>, older parsers ignore these tags (their content is markup); today's
+            # Chrome parses them as in the body
+            p.other_reading(end)
+    if name in _RAW_TEXT:
+        close = raw_end(p, name, end)
+        content_end = close if close >= 0 else len(html)
+        if name == "script":
+            script(p, m, start, end, content_end)
+        elif name == "style":
+            style(p, m, start, end, content_end)
+        else:
+            element(p, m, name, start, end)
+        if close < 0:
+            return -1
+        rest = _END_TAG_REST.match(html, close + 2 + len(name))
+        return -1 if rest is None else rest.end()
+    if name in _FETCHERS or name in _WIDGET_TAGS:
+        element(p, m, name, start, end)
+        if p.fstack and name not in _VOID:
+            if name in _CLOSES_P and p.fstack[-1] == ("p", _HTML_ELEMENT, False):
+                p.fstack.pop()
+            p.fstack.append((name, _HTML_ELEMENT, False))
+        return end
+    if name in ("svg", "math"):
+        element(p, m, name, start, end)
+        if not self_closing(p, m):
+            if not p.fstack:
+                p.foreign_at = start
+            p.fstack.append((name, _FOREIGN, name == "math"))
+        return end
+    if name == "plaintext":
+        return -1
+    top_level = not p.template_depth and not p.fstack
+    html_base = not p.template_depth  # a <base> in HTML content counts, even in an SVG <desc>
+    if name == "noscript":
+        # with scripting on, the element is raw text up to the first "</noscript"
+        found = p.shared.ahead.next("noscript", end)
+        if found >= 0:
+            p.other_reading(found)
+    elif name == "select":
+        if not p.in_select:
+            p.select_at = start
+        p.in_select = True
+    elif name == "template":
+        if not p.template_depth:
+            p.template_at = start
+        p.template_depth += 1
+    elif name == "base":
+        # (one in a <template> is not the document's, but parsers disagree on where a template
+        # ends, and script may clone it: a third party there is made inert too; and so is one
+        # after the first, which another reading of the page may take for the first)
+        attrs = p.attrs_of(m)
+        href = attrs.get("href")
+        if href is not None:
+            need = _Need()
+            if check(p, need, href, "base"):
+                # a third party not allowed: every relative URL (the snippets' too) would go
+                # there; made inert, the next <base href> is the one browsers use
+                renamed = ["href", *generic(p, attrs, "base", need)]  # its style too
+                apply_marking(p, marking_for(m, "base", attrs, start, need, renamed), start, None)
+                return end
+            if not p.base_seen and html_base:
+                p.base_seen = True
+                _set_base(p, href)
+    elif name == "head":
+        if p.head_end < 0 and top_level:
+            p.head_end = end
+    elif name == "html" and not p.lang_seen and top_level:
+        p.lang_seen = True
+        p.html_end = end
+        lang = p.attrs_of(m).get("lang")
+        p.lang = lang.strip() if lang is not None else None
+    element(p, m, name, start, end)
+    if p.fstack and name not in _VOID:
+        if name in _CLOSES_P and p.fstack[-1] == ("p", _HTML_ELEMENT, False):
+            p.fstack.pop()  # a block start tag closes an open <p>
+        p.fstack.append((name, _HTML_ELEMENT, False))
+    return end
+
+
+def self_closing(p: _Pass, m: re.Match[str]) -> bool:
+    html, end = p.html, m.end()
+    if html[end - 2] != "/" or end - 2 < m.end(3):
+        return False
+    last = None
+    for found in _ATTR_RE.finditer(html, m.start(4), end):
+        last = found
+    return last is None or last.end() < end - 1 or last.group(4) is None
+
+
+def font_breaks(p: _Pass, m: re.Match[str]) -> bool:
+    return any(k in p.attrs_of(m).first for k in ("color", "face", "size"))
+
+
+def _set_base(p: _Pass, href: str) -> None:
+    target = _target(href, p.page_base.scheme)
+    if target is None:
+        return
+    url = _absolute(href, p.page_base.url)
+    scheme = url.split(":", 1)[0].lower() if ":" in url else p.page_base.scheme
+    host, _ = target
+    if not host:
+        p.base = _Base(url, scheme, p.page_base.host, p.page_base.first_party)
+        return
+    fp = p.prep.classify(p.site_host, host, "/") is None
+    p.base = _Base(url, scheme, host, fp)
