@@ -1,8 +1,8 @@
 """Step 5, style sheets made partly inert: where each URL of a style sheet or style attribute starts, and
 the insertion that makes that one URL fetch nothing while every other rule and declaration stays live.
 
-An inert URL gets `https://[gk]/<ids>/` in front of it (`<ids>`: the services it waits for, joined by
-"+", "?" for an undeclared host). "[gk]" is no IPv6 address, so the whole URL fails to parse and the
+An inert URL gets `https://[gk]/<id>/` in front of it (`<id>`: the service it waits for, "?" for an
+undeclared host). "[gk]" is no IPv6 address, so the whole URL fails to parse and the
 browser fetches nothing, asks no CSP, reports nothing; the declaration around it stays valid. Taking the
 mark out again gives back the sheet byte for byte (the loader does that on consent, per service).
 
@@ -21,7 +21,7 @@ from .css import _CSS_ESCAPE, _css_unescape, css_urls
 from .urls import _CHARREF, _charref, decode_attribute
 
 INERT_HOST: Final = "https://[gk]/"
-_INERT_MARK: Final = re.compile(r"https://\[gk\]/([a-z0-9+?-]*)/")
+_INERT_MARK: Final = re.compile(r"https://\[gk\]/([a-z0-9?-]*)/")
 
 _ESC: Final = r"\\(?:[0-9a-fA-F]{1,6}(?:\r\n|[ \t\n\r\f])?|[^\n\r\f0-9a-fA-F])"
 _START: Final = r"(?:[a-zA-Z_\x00\x80-\U0010ffff]|" + _ESC + ")"
@@ -127,8 +127,8 @@ def _url_token(css: str, start: int, urls: list[SheetUrl]) -> int:
     return stop
 
 
-def inert_mark(ids: Iterable[str]) -> str:
-    return INERT_HOST + "+".join(ids) + "/"
+def inert_mark(service: str) -> str:
+    return INERT_HOST + service + "/"
 
 
 def apply_inserts(text: str, inserts: Sequence[tuple[int, str]]) -> str:
@@ -144,12 +144,16 @@ def apply_inserts(text: str, inserts: Sequence[tuple[int, str]]) -> str:
 def inert_inserts(css: str, mark_for: Callable[[str], str | None]) -> list[tuple[int, str]] | None:
     """The insertions that make each URL `mark_for` gives a mark for inert; None when a second reader
     of style sheets (`css_urls`, a regex of its own) still finds one to mark in the result, so the
-    caller makes the whole element inert instead."""
+    caller makes the whole element inert instead (`mark_for` has then been asked about every URL
+    either reader finds)."""
     inserts = [(u.at, mark) for u in sheet_urls(css) if (mark := mark_for(u.url)) is not None]
-    if not inserts:
-        return inserts
-    edited = apply_inserts(css, inserts)
-    if any(not u.startswith(INERT_HOST) and mark_for(u) is not None for u in css_urls(edited)):
+    edited = apply_inserts(css, inserts) if inserts else css
+    # (a URL that starts with "*" would make "/*" of the mark's last "/")
+    if any(css.startswith("*", at) for at, _ in inserts) or any(
+        [not u.startswith(INERT_HOST) and mark_for(u) is not None for u in css_urls(edited)]
+    ):
+        for url in css_urls(css):
+            mark_for(url)
         return None
     return inserts
 
@@ -186,4 +190,4 @@ def restored(text: str, granted: Iterable[str] | None = None) -> str:
     if granted is None:
         return _INERT_MARK.sub("", text)
     ok = frozenset(granted)
-    return _INERT_MARK.sub(lambda m: "" if ok.intersection(m.group(1).split("+")) else m.group(0), text)
+    return _INERT_MARK.sub(lambda m: "" if m.group(1) in ok else m.group(0), text)
