@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from ..once import anchor_id
 from .checking import check, check_attr, generic
 from .classify import _MEMO_ENTRIES, _MEMO_TEXT, _Need
 from .context import Embed
@@ -105,7 +106,7 @@ def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:
             if name in ("video", "audio"):
                 found = p.shared.ahead.next(name, end)
                 p.media_live_until = found if found >= 0 else len(p.html)
-            anchor = f'<span id="gk-ph-{index}"></span>'  # "Load once" comes back to #gk-ph-N
+            anchor = f'<span id="{anchor_id(index)}"></span>'  # where "Load once" comes back to
             if not p.analyze_only and not p.html.endswith(anchor, 0, start):
                 p.edits.append(Edit(start, Insert.ANCHOR, anchor))
             return
