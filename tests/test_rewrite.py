@@ -486,13 +486,16 @@ def test_post_widgets() -> None:
         '<blockquote class="twitter-tweet"><p>hi</p><a href="https://twitter.com/a/status/1">d</a></blockquote>'
         '<script async src="https://platform.twitter.com/widgets.js"></script>'
         '<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/x/">x</blockquote>'
+        '<a data-flickr-embed="true" href="https://www.flickr.com/photos/a/1/"><img src="https://live.staticflickr.com/1.jpg"></a>'
+        '<script async src="//embedr.flickr.com/assets/client-code.js" charset="utf-8"></script>'
     )
     result = rewrite(html, ctx())
-    assert [(e.index, e.tag, e.services[0].id) for e in result.embeds] == [
-        (0, "blockquote", "x"),
-        (1, "blockquote", "instagram"),
+    assert [(e.index, e.tag, e.services[0].id, e.url) for e in result.embeds] == [
+        (0, "blockquote", "x", "https://platform.twitter.com/widgets.js"),
+        (1, "blockquote", "instagram", "https://www.instagram.com/p/x/"),
+        (2, "a", "flickr", "https://www.flickr.com/photos/a/1/"),
     ]
-    assert result.html.count('class="gk-ph"') == 2 and result.html.count(" hidden") == 2
+    assert result.html.count('class="gk-ph"') == 3 and result.html.count(" hidden") == 3
     assert check(html, ctx()) == result.html
     once = rewrite(html, ctx(once=frozenset({0})))
     # "load once" on the post: the post and its widget script come alive, the other post waits
