@@ -21,10 +21,11 @@ from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from .consent import ConsentCodec, ConsentState, cookie_values, state_for_choice
+from .consent import ConsentCodec, ConsentState, state_for_choice
 from .cookies import expire_cookie
 from .csp_reports import ReportBudget, printable, violations
 from .logs import log_once, logged
+from .once import COOKIE, OnceTickets
 from .registry import Category, Registry
 from .suggest import csp_advice, page_of
 
@@ -34,8 +35,6 @@ log = logging.getLogger("gatekeeper.endpoints")
 
 MAX_BODY = 16 * 1024
 BODY_TIMEOUT = 10.0  # seconds for a whole choice body: a slow client gets 408, not a held worker
-ONCE_SALT = "gatekeeper.once"
-ONCE_SECONDS = 300
 CHOICES = ("all", "none", "custom", "allow", "once")
 
 
@@ -181,13 +180,15 @@ class Endpoints:
     prefix: str
     pages: Any  # gatekeeper.pages.Pages (rendering; kept loose to avoid an import cycle)
     is_https: Callable[[Scope], bool]
-    once_cookie: str = "gk_once"
+    once_cookie: str = COOKIE
     clock: Callable[[], float] = time.time
     report_budget: ReportBudget = field(default_factory=ReportBudget)
     records: Any = None  # gatekeeper.records.ConsentRecords when the site keeps consent records
     _routes: Mapping[str, Callable[..., Any]] = field(init=False)
+    once: OnceTickets = field(init=False)  # "load once" tickets, read by the middleware too
 
     def __post_init__(self) -> None:
+        self.once = OnceTickets(self.codec, self.registry, self.once_cookie)
         self._routes = {
             "consent": self.consent,
             "disclosure": self.disclosure,
@@ -195,9 +196,6 @@ class Endpoints:
         }
         if self.records is not None:
             self._routes = {**self._routes, "receipt": self.records.receipt}
-
-    def once_name(self, https: bool) -> str:
-        return f"__Host-{self.once_cookie}" if https else self.once_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rest = scope["path"][len(self.prefix) :]
@@ -249,14 +247,10 @@ class Endpoints:
             response = Response(status_code=303, headers={"Location": choice.next, **_NO_STORE})
         if choice.choice == "once":
             (sid,) = choice.services
-            path = urlsplit(choice.next).path or "/"
-            ticket = self.codec.sign({"s": sid, "e": choice.embed, "p": path}, ONCE_SALT)
-            response.headers.append(
-                "set-cookie",
-                f"{self.once_name(https)}={ticket}; Path=/; Max-Age={ONCE_SECONDS}; HttpOnly; "
-                f"SameSite=Lax{'; Secure' if https else ''}",
-            )
-            new_state, token = state, ticket
+            assert choice.embed is not None  # (parse_choice makes sure)
+            cookie, token = self.once.issue(sid, choice.embed, choice.next, https=https)
+            response.headers.append("set-cookie", cookie)
+            new_state = state
         else:
             new_state = state_for_choice(
                 choice.choice,
@@ -306,26 +300,6 @@ class Endpoints:
                 names.append(decl.name)
             for name in dict.fromkeys(names):
                 yield expire_cookie(decl, name, https=https)
-
-    def once_grant(self, scope: Scope, cookie_header: str) -> tuple[str, int] | None:
-        """The "load once" ticket for this page, if the visitor just asked for one here."""
-        https = self.is_https(scope)
-        for value in cookie_values(cookie_header, self.once_name(https)):
-            data = self.codec.unsign(value, ONCE_SALT, ONCE_SECONDS)
-            if (
-                isinstance(data, dict)
-                and data.get("p") == scope["path"]
-                and data.get("s") in self.registry.by_id
-                and isinstance(data.get("e"), int)
-            ):
-                return str(data["s"]), int(data["e"])
-        return None
-
-    def spent_once(self, scope: Scope) -> str:
-        https = self.is_https(scope)
-        return f"{self.once_name(https)}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + (
-            "; Secure" if https else ""
-        )
 
     # -- notice page, static files, CSP reports ---------------------------------------------------
 

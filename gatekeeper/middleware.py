@@ -7,10 +7,8 @@ request -> consent state -> [consent endpoints] -> app -> response start: cookie
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache, partial
@@ -30,12 +28,14 @@ from .endpoints import Endpoints
 from .header_gate import gate_header, leaves_for
 from .i18n import Catalogues
 from .logs import log_once
+from .once import OnceGrant
 from .pages import Pages
 from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
 from .startup import refuse, startup_checked
+from .validators import consent_digest, if_none_match, rewritten_etag
 
 __all__ = ["Gatekeeper", "consent_of"]
 
@@ -45,7 +45,6 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
 THREAD_BYTES = 256 * 1024  # bodies larger than this, decompressed, are rewritten off the event loop
 ON_LOOP_SECONDS = 0.02  # a smaller one that takes longer on the loop starts again off it
-_OUR_ETAG = re.compile(rb'W/"(?P<tag>.*)-gk(?P<strength>[sw])(?P<digest>[0-9a-f]{12})"')
 
 
 def consent_of(conn: HTTPConnection) -> ConsentState:
@@ -172,7 +171,7 @@ class Gatekeeper:
             await self.endpoints(scope, receive, send)
             return
         granted = state.granted
-        once = self.endpoints.once_grant(scope, cookie_header) if "gk_once=" in cookie_header else None
+        once = self.endpoints.once.grant(cookie_header, scope["path"], https=https)
         page = _Page(self, scope, state, granted, once, https)
         await self.app(scope, page.receive_filter(receive), page.wrap(send))
 
@@ -233,7 +232,7 @@ class _Page:
         scope: Scope,
         state: ConsentState,
         granted: frozenset[str],
-        once: tuple[str, int] | None,
+        once: OnceGrant | None,
         https: bool,
     ) -> None:
         self.gk = gk
@@ -261,31 +260,21 @@ class _Page:
     # -- request side ---------------------------------------------------------------------------------
 
     def _digest(self) -> str:
-        key = repr((self.state.key, self.once, self._lang_default(), self._next_path()))
-        return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+        return consent_digest(self.state.key, self.once, self._lang_default(), self._next_path())
 
     def _strip_validators(self) -> None:
-        """A page we rewrite depends on the consent: its ETag carries a digest of what it depends on,
-        so a 304 is only ever given for the same consent. Tags for another consent are dropped, ours
-        go back to the app as it wrote them."""
+        """If-None-Match as the app wrote its tags, for this consent only (gatekeeper/validators.py)."""
         headers = self.scope["headers"]
         if not any(k == b"if-none-match" for k, _ in headers):
             return
-        digest = self._digest().encode()
+        digest = self._digest()
         out = []
         for k, v in headers:
             if k == b"if-none-match":
-                tags = []
-                for tag in v.split(b","):
-                    ours = _OUR_ETAG.fullmatch(tag.strip())
-                    if ours is None:
-                        tags.append(tag.strip())
-                    elif ours["digest"] == digest:
-                        weak = b"W/" if ours["strength"] == b"w" else b""
-                        tags.append(weak + b'"' + ours["tag"] + b'"')
-                if not tags:
+                tags = if_none_match(v, digest)
+                if tags is None:
                     continue
-                v = b", ".join(tags)
+                v = tags
             out.append((k, v))
         self.scope["headers"] = out
 
@@ -368,7 +357,7 @@ class _Page:
         if refresh is not None and refresh_leaves(refresh, gk.registry, self.granted, self._page_url()):
             del headers["refresh"]  # a navigation: no CSP stops it
             log_once(log, ("refresh", refresh), logging.INFO, "Refresh header to %r dropped", refresh)
-        granted = self.granted | {self.once[0]} if self.once else self.granted
+        granted = self.once.granted(self.granted) if self.once else self.granted
         if judge:
             self._gate_headers(headers, frozenset(granted))
         host = self._header(b"host") or ""
@@ -398,13 +387,10 @@ class _Page:
         """The headers of a page whose bytes are about to become ours."""
         gk = self.gk
         if self.once:
-            headers.append("set-cookie", gk.endpoints.spent_once(self.scope))
-        etag = headers.get("etag", "")
-        tag = etag[2:] if etag.startswith("W/") else etag
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
-            # weak, since the bytes are ours now; the marker remembers the app's own strength
-            strength = "w" if etag.startswith("W/") else "s"
-            headers["etag"] = f'W/"{tag[1:-1]}-gk{strength}{self._digest()}"'
+            headers.append("set-cookie", gk.endpoints.once.spent(https=self.https))
+        etag = rewritten_etag(headers.get("etag", ""), self._digest())
+        if etag is not None:
+            headers["etag"] = etag
         if "last-modified" in headers:
             del headers["last-modified"]  # a date says nothing about the consent: the ETag does
 
@@ -535,7 +521,7 @@ class _Page:
             registry=gk.registry,
             granted=granted,
             page_url=page_url,
-            once=frozenset({self.once[1]}) if self.once else frozenset(),
+            once=frozenset({self.once.embed}) if self.once else frozenset(),
             snippets=snippets,
             placeholder=placeholder,
             cache_key=(state.key, self._lang_default(), next_path, origin, self.once, fit.key, receipt),

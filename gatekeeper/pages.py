@@ -32,6 +32,7 @@ from markupsafe import escape
 from .consent import ConsentState
 from .cookies import in_page_gate
 from .i18n import N_, Catalogues, folder_of
+from .once import anchor_id
 from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
 
 __all__ = [
@@ -576,7 +577,7 @@ class Pages:
             self.env.get_template("placeholder.html")
             .render(
                 lang=lang,
-                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23gk-ph-{embed.index}",
+                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23{anchor_id(embed.index)}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
                 index=embed.index,
                 size=_placeholder_size(embed, first.placeholder.value, small or share_url is not None),

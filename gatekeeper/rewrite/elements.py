@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from ..once import anchor_id
 from .checking import check, check_attr, generic
 from .classify import _MEMO_ENTRIES, _MEMO_TEXT, _Need
 from .context import Embed
@@ -51,7 +52,8 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     attrs = p.attrs_of(m)
     need = _Need()
     first = attrs.first
-    renamed = generic(p, attrs, name, need)
+    marks: list[tuple[int, str]] = []
+    renamed = generic(p, attrs, name, need, marks)
     urls = _URL_ATTRS.get(name, ())
     if name in ("iframe", "frame"):
         if "srcdoc" in first and _srcdoc_needs(p, need, attrs.get("srcdoc") or ""):
@@ -71,9 +73,13 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     if not renamed:
         if name in _EMBED_TAGS and "data-gk" in first and marked_earlier(p, name, attrs):
             return _COUNT_OUTCOME
+        if marks:  # only its style's URLs: no placeholder, the element stays as it is
+            return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, [], url_marks=marks))
         return _NO_OUTCOME
     template = embed_template(p, name, attrs, need) if name in _EMBED_TAGS else None
-    return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, renamed), template)
+    return _Outcome(
+        Verdict.MARK, marking_for(m, name, attrs, start, need, renamed, url_marks=marks), template
+    )
 
 
 def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:
@@ -100,7 +106,7 @@ def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:
             if name in ("video", "audio"):
                 found = p.shared.ahead.next(name, end)
                 p.media_live_until = found if found >= 0 else len(p.html)
-            anchor = f'<span id="gk-ph-{index}"></span>'  # "Load once" comes back to #gk-ph-N
+            anchor = f'<span id="{anchor_id(index)}"></span>'  # where "Load once" comes back to
             if not p.analyze_only and not p.html.endswith(anchor, 0, start):
                 p.edits.append(Edit(start, Insert.ANCHOR, anchor))
             return

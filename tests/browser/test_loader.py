@@ -101,7 +101,8 @@ class Site:
             await send({"type": "http.response.body", "body": b""})
             return
         granted = state.granted_services(self.registry)
-        once = self.endpoints.once_grant(scope, cookie)
+        grant = self.endpoints.once.grant(cookie, scope["path"], https=False)
+        once = (grant.service, grant.embed) if grant else None
         next_path = "/" + (("?" + scope["query_string"].decode()) if scope["query_string"] else "")
         lang = self.pages.language(headers.get("accept-language"), self.html_lang)
         html = self.page(state, granted, once, lang, next_path)
@@ -113,7 +114,7 @@ class Site:
         elif self.csp == "report-only":
             out.append((b"content-security-policy-report-only", policy.encode()))
         if once:
-            out.append((b"set-cookie", self.endpoints.spent_once(scope).encode()))
+            out.append((b"set-cookie", self.endpoints.once.spent(https=False).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": html.encode()})
 
