@@ -32,6 +32,17 @@
   }
 
   // -- activation: the inert-markup contract of docs/ARCHITECTURE.md, in reverse ----------------
+  // a style sheet or style attribute kept live: the mark before each of its URLs that waits for a
+  // service (gatekeeper/rewrite/css_edits.py) goes once that service is granted
+  function unmark(el, ok) {
+    function cut(s) {
+      return s.replace(/https:\/\/\[gk\]\/([^/]*)\//g, function (m, id) { return has(ok, id) ? "" : m; });
+    }
+    var s = el.getAttribute("style");
+    if (s) el.setAttribute("style", cut(s));
+    if (el.localName == "style") el.textContent = cut(el.textContent);
+  }
+
   function ready(el, ok) {
     var need = words(el.getAttribute("data-gk"));
     return need.length && need.every(function (s) { return s != "?" && has(ok, s); });
@@ -67,7 +78,7 @@
     if (ph && ph.hasAttribute("data-gk-ph")) ph.remove();
     [].forEach.call(el.attributes, function (a) {
       var k = a.namespaceURI ? a.localName : a.name;
-      if (k == "type" || k == "data-gk") return;
+      if (k == "type" || k == "data-gk" || k == "data-gk-css") return;
       if (!k.indexOf("data-gk-")) k = k.slice(8);
       if (a.namespaceURI) n.setAttributeNS(a.namespaceURI, (a.prefix ? a.prefix + ":" : "") + k, a.value);
       else n.setAttribute(k, a.value);
@@ -82,6 +93,7 @@
   function activate(ok, root) {
     var queue = [];
     all("[data-gk]", root).forEach(function (el) {
+      if (el.hasAttribute("data-gk-css")) unmark(el, ok);
       if (!ready(el, ok)) return;
       if (is(el, "script") || is(el, "style")) queue.push(el);
       else wake(el);

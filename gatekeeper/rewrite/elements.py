@@ -52,7 +52,8 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     attrs = p.attrs_of(m)
     need = _Need()
     first = attrs.first
-    renamed = generic(p, attrs, name, need)
+    marks: list[tuple[int, str]] = []
+    renamed = generic(p, attrs, name, need, marks)
     urls = _URL_ATTRS.get(name, ())
     if name in ("iframe", "frame"):
         if "srcdoc" in first and _srcdoc_needs(p, need, attrs.get("srcdoc") or ""):
@@ -72,9 +73,13 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     if not renamed:
         if name in _EMBED_TAGS and "data-gk" in first and marked_earlier(p, name, attrs):
             return _COUNT_OUTCOME
+        if marks:  # only its style's URLs: no placeholder, the element stays as it is
+            return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, [], url_marks=marks))
         return _NO_OUTCOME
     template = embed_template(p, name, attrs, need) if name in _EMBED_TAGS else None
-    return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, renamed), template)
+    return _Outcome(
+        Verdict.MARK, marking_for(m, name, attrs, start, need, renamed, url_marks=marks), template
+    )
 
 
 def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:

@@ -36,7 +36,7 @@ _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio",
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
 _WIDGET_CLASS: Final = (
     r"twitter-(?:tweet|timeline|video|share-button)|instagram-media|tiktok-embed|fb-(?:post|page|video|share-button)"
-    r"|line-it-button|hatena-bookmark-button|data-pin-do"
+    r"|line-it-button|hatena-bookmark-button|data-pin-do|data-flickr-embed"
 )
 _WIDGET_TAIL: Final = r"(?:t(?:weet|imeline)|video|media|embed|p(?:ost|age)|button|do)"
 # a cheap first look for the class names above (a literal first character makes `re` fast)
@@ -70,6 +70,8 @@ _WIDGETS: Final = {
     "fb-post": "https://connect.facebook.net/sdk.js",
     "fb-page": "https://connect.facebook.net/sdk.js",
     "fb-video": "https://connect.facebook.net/sdk.js",
+    # Flickr's is an <a data-flickr-embed> around the photo (its href the photo's page)
+    "data-flickr-embed": "https://embedr.flickr.com/assets/client-code.js",
 }
 _WIDGET_URL_ATTRS: Final = ("cite", "data-instgrm-permalink", "data-href", "href")
 # Script-drawn share buttons: a share link to the network stands in for them (the page they share:

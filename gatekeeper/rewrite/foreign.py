@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Final
 
-from .checking import check, check_attr, generic
+from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
 from .css import css_urls
 from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
@@ -116,7 +117,8 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
     """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
     and the style sheet of an SVG <style>."""
     need = _Need()
-    renamed = generic(p, attrs, name, need)
+    marks: list[tuple[int, str]] | None = []
+    renamed = generic(p, attrs, name, need, marks)
     for attr, raw in attrs.first.items():
         if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
             continue
@@ -154,15 +156,22 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         # could have is read
         cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(p.html, end, stop), 32)]
         cuts.append(stop - end)
-        if p.spend(sum(cuts) + stop - end):
+        sheet = _plain_sheet(p.html, end, stop) if len(cuts) == 1 else None
+        found = (
+            None if sheet is None else sheet_marks(p, need, p.html[sheet[0] : sheet[1]], sheet[0], "style")
+        )
+        if found is not None and marks is not None:
+            marks += found  # only the URLs that are not granted are made inert
+        elif p.spend(sum(cuts) + stop - end):
             markup = p.html[end:stop]
             for url in dict.fromkeys(
                 u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
             ):
                 check(p, need, url, "style")
+            text_plain, marks = True, None
         elif stop > end:  # past what re-reading may cost: a style sheet not read is not kept
             need.add((), "", "style")
-        text_plain = True
+            text_plain, marks = True, None
     elif name == "script" and (kind is None or kind in _JS_TYPES) and p.prep.signature_re is not None:
         # an SVG script runs too: its text (markup here, CDATA often) against the signatures
         close = p.shared.ahead.next("script", end)
@@ -175,4 +184,18 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
     if not renamed and not need.services and not need.undeclared:
         return
-    apply_marking(p, marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain), start, None)
+    marking = marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain, url_marks=marks)
+    apply_marking(p, marking, start, None)
+
+
+_CDATA_SHEET: Final = re.compile(r"[\t\n\f\r ]*+<!\[CDATA\[((?:[^\]]++|\](?!\]>))*+)\]\]>[\t\n\f\r ]*+")
+
+
+def _plain_sheet(html: str, end: int, stop: int) -> tuple[int, int] | None:
+    """Where an SVG <style>'s text is its markup as written (no reference, tag or comment in it, or
+    one CDATA section), so marks can go in: (start, end) of that text, or None."""
+    markup = html[end:stop]
+    if "<" not in markup and "&" not in markup:
+        return end, stop
+    m = _CDATA_SHEET.match(html, end, stop)
+    return (m.start(1), m.end(1)) if m is not None and m.end() == stop else None

@@ -21,9 +21,11 @@ def marking_for(
     renamed: list[str],
     *,
     text_plain: bool = False,
+    url_marks: list[tuple[int, str]] | None = None,
 ) -> _Marking:
     """How the tag matched by `m` at `start` is made inert: `renamed` attributes, and `type=text/plain`
-    for a script or style whose text is what fetches."""
+    for a script or style whose text is what fetches; `url_marks` (offsets in the page) before the URLs
+    made inert in a style sheet or style attribute that stays live."""
     ids = tuple(s.id for s in need.services)
     reason = (
         "not granted: " + ", ".join(ids)
@@ -44,6 +46,7 @@ def marking_for(
         "hidden" in attrs.first,
         m.end(3) - start,
         renames,
+        tuple((at - start, mark) for at, mark in url_marks or ()),
     )
 
 
@@ -69,6 +72,7 @@ def apply_marking(p: _Pass, marking: _Marking, start: int, embed: Embed | None) 
             Insert.MARKER,
             services=marking.marker,
             text_plain=marking.text_plain,
+            url_marks=bool(marking.url_marks),
             hide=hide,
             slash_after=p.html.startswith("/", at),
             bare=p.shadow,  # inside what another reading takes for an attribute value: no quotes
@@ -76,6 +80,8 @@ def apply_marking(p: _Pass, marking: _Marking, start: int, embed: Embed | None) 
     )
     for pos in marking.renames:
         edits.append(Edit(start + pos, Insert.RENAME))
+    for pos, mark in marking.url_marks:
+        edits.append(Edit(start + pos, Insert.URL_MARK, mark))
     if embed is not None:
         p.embeds.append(embed)
         placeholder = p.ctx.placeholder

@@ -70,6 +70,8 @@ def widget_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outcom
     classes = (attrs.get("class") or "").split()
     if (attrs.get("data-pin-do") or "").startswith("button"):
         classes.append("data-pin-do=button")
+    if "data-flickr-embed" in attrs.first:
+        classes.append("data-flickr-embed")
     widget = next((_WIDGETS[c] for c in classes if c in _WIDGETS), None)
     share = next((_SHARE_WIDGETS[c] for c in classes if c in _SHARE_WIDGETS), None)
     if (widget is not None or share is not None) and "data-gk" in attrs.first:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .checking import check, check_attr, generic
+from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
-from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports, css_urls
+from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .elements import memoized, replay
 from .fetching import _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
@@ -200,11 +200,14 @@ def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end
         return _NO_OUTCOME
     attrs = p.attrs_of(m)
     need = _Need()
-    renamed = generic(p, attrs, "style", need) if external else []
+    marks: list[tuple[int, str]] | None = []
+    renamed = generic(p, attrs, "style", need, marks) if external else []
     kind = attrs.get("type")
     if hinted and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
-        for url in css_urls(html[end:content_end]):
-            check(p, need, url, "style")
+        # only the URLs that are not granted are made inert; the rest of the sheet stays live
+        found = sheet_marks(p, need, html[end:content_end], end, "style")
+        marks = None if found is None or marks is None else marks + found
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
-    return _Outcome(Verdict.MARK, marking_for(m, "style", attrs, start, need, renamed, text_plain=True))
+    marking = marking_for(m, "style", attrs, start, need, renamed, text_plain=marks is None, url_marks=marks)
+    return _Outcome(Verdict.MARK, marking)

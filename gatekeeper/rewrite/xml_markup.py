@@ -1,7 +1,7 @@
 """Step 6 for XML documents: the insertions made well-formed XML. Our snippets and placeholders are HTML
 (templates an operator may replace); in an XHTML page each becomes XHTML (every element in the XHTML
 namespace, attribute values quoted, void elements self-closed, script and style text in CDATA, only
-numeric character references); markers get values (`hidden=""`); a renamed prefixed attribute keeps
+numeric character references); markers give every attribute a value (`hidden=""`); a renamed prefixed attribute keeps
 its prefix (`xlink:data-gk-href`: "data-gk-xlink" would be an undeclared prefix)."""
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def xml_edits(edits: list[Edit], text: str) -> list[Edit]:
             continue
         if e.kind in (Insert.SNIPPET, Insert.PLACEHOLDER, Insert.ANCHOR):
             e = replace(e, text=to_xhtml(e.text))
-        elif e.kind is Insert.MARKER and e.hide:
-            e = replace(e, hide=e.hide + '=""', bare=False)
+        elif e.kind is Insert.MARKER:
+            e = replace(e, xml=True)
         elif e.kind is Insert.RENAME:
             name = _ATTR_NAME.match(text, e.at)
             colon = name.group(0).find(":") if name is not None else -1

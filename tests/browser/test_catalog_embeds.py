@@ -49,8 +49,9 @@ FRAGMENTS = {
     "google-maps": '<iframe src="https://maps.google.co.uk/maps?q=London&amp;t=m&amp;z=12&amp;output=embed" '
     'width="600" height="450" style="border:0;" allowfullscreen=""></iframe>',
 }
-# vendors whose published code is an iframe: the box stands before it
-BOXED = {"dailymotion", "niconico", "brid-tv", "slideshare", "speakerdeck", "google-docs",
+# vendors whose published code is an iframe, or a link their script turns into one (Flickr's): the
+# box stands before it
+BOXED = {"dailymotion", "niconico", "brid-tv", "flickr", "slideshare", "speakerdeck", "google-docs",
          "google-calendar", "microsoft-forms", "note", "ameba", "google-maps"}  # fmt: skip
 UNKNOWN = (
     '<iframe src="https://player.unknown-video.example/e/1" width="640" height="360"></iframe>'
