@@ -423,7 +423,7 @@ def process_html(
     try:
         result = _process(body, content_type, content_encoding, ctx, max_bytes, xml)
     except _TooBig as e:
-        result = ProcessedBody(body, False, str(e))
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
     except TooMuchWork as e:
         if isinstance(e, OutOfTime) and not final:
             return ProcessedBody(body, False, str(e), abandoned=True)
@@ -453,15 +453,22 @@ process_body = process_html  # the name docs/ARCHITECTURE.md uses
 def _unread(body: bytes, content_encoding: str | None, ctx: PageContext) -> bytes:
     """A page served without rewriting keeps every byte but its third-party refreshes (no CSP stops
     a navigation): `inert_refreshes`, decompressed and compressed again where that works."""
+    codings = _codings(content_encoding)
     try:
-        raw, steps = _decode_all(body, _codings(content_encoding))
+        raw, steps = _decode_all(body, codings)
         out = inert_refreshes(raw, ctx.registry, ctx.granted, ctx.page_url)
         return body if out is raw else _encode_all(out, steps)
+    except _TooBig:  # inflated piece by piece, compressed again only when a refresh was made inert
+        from .unread_stream import CompressedRefreshStop  # (it streams with RefreshStop, below)
+
+        stop = CompressedRefreshStop(codings, ctx.registry, ctx.granted, ctx.page_url)
+        out = stop.feed(body, False)
+        return out if stop.changed else body
     except Exception:  # a body we cannot read at all goes as it came: the CSP still protects
         return body
 
 
-_META_START: Final = re.compile(rb"<meta(?=[\t\n\f\r /])", re.I)
+_META_START: Final = re.compile(rb"<(?:[a-z_][\w.\-]*+:)?meta(?=[\t\n\f\r /])", re.I)
 _HTTP_EQUIV: Final = re.compile(rb"(?<!data-gk-)http-equiv", re.I)
 
 

@@ -35,6 +35,7 @@ from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
 from .startup import refuse, startup_checked
+from .unread_stream import CompressedRefreshStop, readable_codings
 from .validators import consent_digest, if_none_match, rewritten_etag
 
 __all__ = ["Gatekeeper", "consent_of"]
@@ -248,7 +249,7 @@ class _Page:
         self.chunks: list[bytes] = []
         self.size = 0
         self.passthrough = False
-        self.stream: RefreshStop | None = None  # a page passed through unread
+        self.stream: RefreshStop | CompressedRefreshStop | None = None  # a page passed through unread
         self.type = ResponseType(Kind.OTHER, "", None)
         self.fit = SnippetFit()  # how our snippets run under the app's own CSP
 
@@ -314,7 +315,7 @@ class _Page:
                 await send(message)
             elif self.start is None or self.passthrough:
                 if self.stream is not None and kind == "http.response.body":
-                    body = self.stream.feed(message.get("body", b""), message.get("more_body", False))
+                    body = await self._fed(message.get("body", b""), message.get("more_body", False))
                     message = {**message, "body": body}
                 await send(message)
             elif kind == "http.response.body":
@@ -445,12 +446,25 @@ class _Page:
         )
 
     def _stop_refreshes(self, headers: MutableHeaders) -> None:
-        """A page passed through unread still loses its third-party refreshes, as it streams (bodies
-        we can read as they come: not compressed); its length may change."""
-        if _codings(headers).strip() in ("", "identity"):
-            self.stream = RefreshStop(self.gk.registry, self.granted, self._page_url())
-            if "content-length" in headers:
-                del headers["content-length"]
+        """A page passed through unread still loses its third-party refreshes, as it streams (a
+        compressed one inflated and compressed again as it goes); its length may change."""
+        codings = [c.strip() for c in _codings(headers).split(",") if c.strip() not in ("", "identity")]
+        gk, url = self.gk, self._page_url()
+        if not codings:
+            self.stream = RefreshStop(gk.registry, self.granted, url)
+        elif readable_codings(codings):  # (the app is only asked for codings we can read)
+            self.stream = CompressedRefreshStop(codings, gk.registry, self.granted, url)
+        if self.stream is not None and "content-length" in headers:
+            del headers["content-length"]
+
+    async def _fed(self, chunk: bytes, more: bool) -> bytes:
+        """A chunk of a page passed through unread, its refreshes made inert (a compressed one is
+        inflated off the event loop: a small chunk may inflate to a lot)."""
+        if self.stream is None:
+            return chunk
+        if isinstance(self.stream, CompressedRefreshStop):
+            return await anyio.to_thread.run_sync(self.stream.feed, chunk, more)
+        return self.stream.feed(chunk, more)
 
     async def _flush(self, send: Send) -> None:
         """Give up rewriting: send what is held, unchanged, and pass the rest through."""
@@ -459,8 +473,7 @@ class _Page:
         await send(self.start)
         if self.chunks:
             body = b"".join(self.chunks)
-            if self.stream is not None:
-                body = self.stream.feed(body, True)
+            body = await self._fed(body, True)
             await send({"type": "http.response.body", "body": body, "more_body": True})
             self.chunks = []
 
@@ -474,7 +487,7 @@ class _Page:
             assert self.start is not None
             self._stop_refreshes(MutableHeaders(scope=self.start))
             await self._flush(send)
-            rest = self.stream.feed(b"", more) if self.stream is not None else b""
+            rest = await self._fed(b"", more)
             await send({"type": "http.response.body", "body": rest, "more_body": more})
             return
         if more:

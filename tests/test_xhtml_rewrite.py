@@ -29,6 +29,8 @@ REGISTRY = load_registry({"services": [{"id": "youtube"}]})
 PAGES = Pages(REGISTRY)
 URL = "https://www.site.example/page"
 THIRD = re.compile(r"tracker\.example|youtube\.com")
+# a CSS URL written after "https://[gk]/<ids>/" is no URL (its host "[gk]" does not parse): inert
+INERT_CSS_URL = re.compile(r"https://\[gk\]/[^/]*/[^)\"'\s]*")
 
 
 def ctx(granted: frozenset[str] = frozenset()) -> PageContext:
@@ -67,7 +69,8 @@ def live_fetches(doc: str) -> list[str]:
         elif ns == SVG:
             names = ["style"] + (["href", f"{{{XLINK}}}href"] if local in _SVG_FETCH else [])
         for name in names:
-            if THIRD.search(attrs.get(name, "")):
+            value = attrs.get(name, "")
+            if THIRD.search(INERT_CSS_URL.sub("", value) if name == "style" else value):
                 found.append(f"{el.tag} {name}={attrs[name]}")
     return found
 

@@ -1,8 +1,9 @@
 """Step 6 for XML documents: the insertions made well-formed XML. Our snippets and placeholders are HTML
 (templates an operator may replace); in an XHTML page each becomes XHTML (every element in the XHTML
 namespace, attribute values quoted, void elements self-closed, script and style text in CDATA, only
-numeric character references); markers give every attribute a value (`hidden=""`); a renamed prefixed attribute keeps
-its prefix (`xlink:data-gk-href`: "data-gk-xlink" would be an undeclared prefix)."""
+numeric character references); markers give every attribute a value (`hidden=""`); a renamed
+prefixed attribute keeps its prefix (`xlink:data-gk-href`: "data-gk-xlink" would be an undeclared
+prefix)."""
 
 from __future__ import annotations
 
