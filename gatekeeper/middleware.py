@@ -264,7 +264,10 @@ class _Page:
     # -- request side ---------------------------------------------------------------------------------
 
     def _digest(self) -> str:
-        return consent_digest(self.state.key, self.once, self._lang_default(), self._next_path())
+        key = self.state.key
+        if self.gk.records is not None:  # the page shows the receipt of this very choice
+            key = (*key, self.state.decided_at)
+        return consent_digest(key, self.once, self._lang_default(), self._next_path())
 
     def _strip_validators(self) -> None:
         """If-None-Match as the app wrote its tags, for this consent only (gatekeeper/validators.py)."""

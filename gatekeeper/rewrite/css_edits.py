@@ -23,19 +23,27 @@ from .urls import _CHARREF, _charref, decode_attribute
 INERT_HOST: Final = "https://[gk]/"
 _INERT_MARK: Final = re.compile(r"https://\[gk\]/([a-z0-9?-]*)/")
 
-_ESC: Final = r"\\(?:[0-9a-fA-F]{1,6}(?:\r\n|[ \t\n\r\f])?|[^\n\r\f0-9a-fA-F])"
+_ESC: Final = r"(?>\\(?:[0-9a-fA-F]{1,6}(?:\r\n|[ \t\n\r\f])?|[^\n\r\f0-9a-fA-F]))"  # atomic: all of it
 _START: Final = r"(?:[a-zA-Z_\x00\x80-\U0010ffff]|" + _ESC + ")"
 _CHAR: Final = r"(?:[a-zA-Z0-9_\-\x00\x80-\U0010ffff]++|" + _ESC + ")"
-_NAME: Final = r"(?:--|-?" + _START + ")" + _CHAR + "*+"
+_NAME: Final = r"(?>(?:--|-?" + _START + ")" + _CHAR + "*+)"
 _NUMBER: Final = r"[+-]?+(?:[0-9]++(?:\.[0-9]++)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+"
+_BORING: Final = r"[^/\"'<@#+.\-0-9a-zA-Z_\\()\x00\x80-\U0010ffff]++"
+# a run of tokens that cannot matter, taken in one match: names not followed by "(", numbers and
+# dimensions, hashes, a "." or "+" or "-" that starts none of those, a "/" that starts no comment,
+# and everything else but quotes, "<", "@", "\", "(" and ")"
+_RUN: Final = (
+    r"(?:" + _NAME + r"(?![\\(])|" + _NUMBER + r"(?:" + _NAME + r"|%)?+|\#" + _CHAR + r"++|" + _BORING
+    + r"|[.+](?![0-9])|-(?![0-9.a-zA-Z_\-\\\x00\x80-\U0010ffff])|/(?!\*))++"
+)  # fmt: skip
 _TOKEN: Final = re.compile(
-    r"(/\*(?s:.*?)(?:\*/|\Z))"  # 1 comment
+    _RUN + r"|(/\*(?s:.*?)(?:\*/|\Z))"  # 1 comment
     r"""|("(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])|\\\Z)*+"?|'(?:[^'\\\n\r\f]++|\\(?:\r\n|[\s\S])|\\\Z)*+'?)"""
     r"|(<!--|-->)"  # 3 CDO, CDC: ignored (`<!--url(` is a url all the same)
     r"|(" + _NUMBER + r"(?:" + _NAME + r"|%)?+)"  # 4 a number or dimension: `2url(` is no function
     r"|(@|\#)?+(" + _NAME + r")(\()?+"  # 5 at-keyword or hash, 6 a name, 7 a function
     r"|(\()|(\))"  # 8, 9
-    r"|[^/\"'<@#+.\-0-9a-zA-Z_\\()\x00\x80-\U0010ffff]++|[\s\S]",  # nothing that can matter
+    r"|[\s\S]",  # nothing that can matter
 )
 _SPACE: Final = re.compile(r"[ \t\n\r\f]*+")
 _URL_BODY: Final = re.compile(r"(?:[^)\\ \t\n\r\f\"'(\x01-\x08\x0b\x0e-\x1f\x7f]++|" + _ESC + r")*+")

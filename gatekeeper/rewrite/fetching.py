@@ -23,6 +23,8 @@ _URL_ATTRS: Final[dict[str, tuple[str, ...]]] = {
     "iframe": ("src",), "frame": ("src",), "audio": ("src",), "track": ("src",), "embed": ("src",),
     "input": ("src",), "video": ("src", "poster"), "object": ("data",),
     "link": ("href", "imagesrcset"), "script": ("src",), "meta": (),
+    # AMP's embeds: amp-iframe fetches its src; the video players, what _AMP_PLAYERS says
+    "amp-iframe": ("src",), "amp-youtube": (), "amp-vimeo": (), "amp-dailymotion": (),
 }  # fmt: skip
 _FETCHERS: Final = frozenset(_URL_ATTRS)
 _STRUCTURE: Final = frozenset(
@@ -58,7 +60,17 @@ _JS_TYPES: Final = frozenset(
      "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
      "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript"}
 )  # fmt: skip
-_EMBED_TAGS: Final = frozenset({"iframe", "frame", "object", "embed", "video", "audio"})
+# AMP's video players: the attribute that names the video, and the player's URL it is put after (what the
+# player is judged on). Their component scripts (<script custom-element="amp-youtube">) wait for that
+# service too: without one the AMP runtime cannot build the element.
+_AMP_PLAYERS: Final = {
+    "amp-youtube": ("data-videoid", "https://www.youtube.com/embed/"),
+    "amp-vimeo": ("data-videoid", "https://player.vimeo.com/video/"),
+    "amp-dailymotion": ("data-videoid", "https://www.dailymotion.com/embed/video/"),
+}
+_EMBED_TAGS: Final = frozenset(
+    {"iframe", "frame", "object", "embed", "video", "audio", "amp-iframe", *_AMP_PLAYERS}
+)
 _PLACEHOLDER_KINDS: Final = frozenset({Placeholder.VIDEO, Placeholder.MAP, Placeholder.POST})
 # Script-driven post widgets: the class names vendors' embed codes use, and where the widget loads from.
 _WIDGETS: Final = {

@@ -11,7 +11,7 @@ from .classify import _Need
 from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .elements import memoized, replay
-from .fetching import _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
+from .fetching import _AMP_PLAYERS, _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
 from .marking import marking_for
 from .reading import _Pass
 from .tokenizing import (
@@ -103,6 +103,10 @@ def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_en
             and not (attrs.get("attributionsrc") or "").strip()
         ):
             renamed.append("attributionsrc")  # an empty one reports to the script's own URL
+        # an AMP player's component (its own script on AMP's CDN) waits for the player's service
+        component = _AMP_PLAYERS.get(_lower((attrs.get("custom-element") or "").strip()))
+        if component is not None and check(p, need, component[1], "script", True):
+            renamed += [a for a in ("src", "custom-element") if a not in renamed]
     elif signed and "data-gk-snippet" not in first and "data-gk" not in first:
         kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
         if kind in _JS_TYPES:
