@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from test_loader import ours
 
@@ -25,7 +25,12 @@ PAGE = f"""<!doctype html>
 /* url({YT}comment/no.png) */
 .box {{ color: rgb(1, 2, 3); width: 123px; font-family: "url(x)" }}
 .ad {{ background: rgb(9, 9, 9) url(https://cdn.stranger.example/ad.png) no-repeat; min-height: 5px }}
+.set {{ background-image: -webkit-image-set("{YT}s/set.png" 1x); border-top: 3px solid rgb(1, 1, 1) }}
+@font-face {{ font-family: F;
+  src: url(https://cdn.stranger.example/f.woff2) format("woff2"), url(/own.woff2) }}
+.f {{ font-family: F, serif }}
 </style></head><body>
+<div class="set" id="set">set</div><p class="f">font</p>
 <div class="hero" id="hero">hero</div>
 <div class="box" id="box">box</div>
 <div class="ad" id="ad">ad</div>
@@ -36,7 +41,7 @@ PAGE = f"""<!doctype html>
 <p id="end">Thank you.</p>
 </body></html>"""
 
-URLS = {"/vi/sheet/imported.css", "/vi/x/hero.png", "/vi/y/inline.png"}
+URLS = {"/vi/sheet/imported.css", "/vi/x/hero.png", "/vi/y/inline.png", "/vi/s/set.png"}
 
 
 def computed(page: Any, element: str, prop: str) -> str:
@@ -50,13 +55,21 @@ def assert_the_rest_applies(page: Any) -> None:
     assert computed(page, "ad", "minHeight") == "5px"
     assert computed(page, "inline", "color") == "rgb(4, 5, 6)" and computed(page, "inline", "width") == "77px"
     assert computed(page, "rect", "fill") == "rgb(7, 8, 9)"
+    assert computed(page, "set", "borderTopWidth") == "3px"
+
+
+FONTS: list[str] = []  # the site's own font, asked for when the source before it fetches nothing
 
 
 def app() -> Starlette:
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(PAGE)
 
-    return Starlette(routes=[Route("/", page)])
+    async def font(request: Request) -> Response:
+        FONTS.append(request.url.path)
+        return Response(b"", media_type="font/woff2")
+
+    return Starlette(routes=[Route("/", page), Route("/own.woff2", font)])
 
 
 def site(csp: str) -> Gatekeeper:
@@ -84,10 +97,12 @@ def test_bare_page_control(serve, stub, page):
 
 @pytest.mark.parametrize("csp", ["enforce", "report-only"])
 def test_only_the_url_is_inert(serve, stub, page, csp):
+    FONTS.clear()
     base = serve(site(csp))
     page.goto(base + "/", wait_until="load")
     page.wait_for_timeout(400)
     assert ours(stub, base) == []  # not one request, whatever the CSP says
+    assert FONTS == ["/own.woff2"]  # @font-face: the next source in the list is tried
     assert_the_rest_applies(page)
     assert "[gk]" in computed(page, "hero", "backgroundImage")
     assert page.locator("style[data-gk-css]").count() == 2  # the HTML and the SVG style sheet
