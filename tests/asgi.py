@@ -44,33 +44,9 @@ def run(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-def call(
-    app: Any,
-    method: str = "GET",
-    path: str = "/",
-    *,
-    headers: Iterable[tuple[str, str]] = (),
-    body: bytes | Sequence[bytes] = b"",
-    query: str = "",
-    scheme: str = "http",
-    client: tuple[str, int] = ("203.0.113.7", 50000),
-    host: str = "site.example",
-    stall: bool = False,
-) -> Answer:
-    return run(
-        acall(
-            app,
-            method,
-            path,
-            headers=headers,
-            body=body,
-            query=query,
-            scheme=scheme,
-            client=client,
-            host=host,
-            stall=stall,
-        )
-    )
+def call(app: Any, *args: Any, **kwargs: Any) -> Answer:
+    """`acall()` run to completion (see `run()`); the same arguments."""
+    return run(acall(app, *args, **kwargs))
 
 
 async def acall(

@@ -6,30 +6,19 @@ import datetime
 import gzip
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from markupsafe import escape
+from support.embeds import Embed
 
 from gatekeeper.consent import ConsentState
 from gatekeeper.pages import Pages, build_static, consent_mode_defaults, snippet_budget
 from gatekeeper.registry import Category, ConfigError, Registry, load_registry
 
 BUDGET = 5 * 1024
-
-
-@dataclass(frozen=True)
-class Embed:
-    index: int
-    tag: str
-    url: str
-    width: str | int | None
-    height: str | int | None
-    services: tuple[str, ...]
-    share: bool = False
 
 
 def make_registry(**extra: object) -> Registry:

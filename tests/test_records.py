@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,8 +16,9 @@ import httpx
 import pytest
 from asgi import run
 from support import postgres as pg
-from support.records_app import SERVICES, make
+from support.records_app import KEY, PAGE, SERVICES, make, site
 
+from gatekeeper import Gatekeeper
 from gatekeeper.demo.server import serve_app
 from gatekeeper.records import SCHEMA_VERSION, Record, normalize_receipt, open_store, receipt_code
 from gatekeeper.records.postgres import PostgresStore
@@ -300,6 +302,36 @@ def test_the_receipt_from_a_visitors_cookie_finds_their_record(backend, tmp_path
     (record,) = run(find())
     assert record.path == "/article" and record.categories["media"] is True
     assert record.at == receipt["at"] and record.texts == receipt["texts"]
+
+
+def test_a_page_kept_by_the_browser_never_shows_an_older_receipt(tmp_path):
+    """The same choice made again is a new record with a new receipt: a conditional request for the
+    page the visitor saw before is not answered 304 (which would show the old receipt)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await site(scope, receive, send)
+            return
+        etag = b'"v1"'
+        fresh = (b"if-none-match", etag) in scope["headers"]
+        headers = [(b"etag", etag), (b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 304 if fresh else 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if fresh else PAGE.encode()})
+
+    url = f"sqlite:///{tmp_path}/consent.db"
+    gk = Gatekeeper(app, secret_keys=KEY, services=SERVICES, records=url)
+    with serve_app(gk, lifespan="on") as base, httpx.Client(base_url=base) as client:
+        receipts, etags = [], []
+        for _ in range(2):
+            answer = post(client, {"choice": "none", "next": "/p"}, False, {})
+            client.cookies.set("gk_consent", token_of(answer, False))
+            page = client.get("/p", headers={"if-none-match": etags[-1]} if etags else {})
+            assert page.status_code == 200
+            receipts.append(re.search(r'data-gk-receipt="([A-Z2-7-]{19})"', page.text)[1])  # type: ignore[index]
+            etags.append(page.headers["etag"])
+            time.sleep(1.1)  # the next choice is made in another second: another cookie, another receipt
+        assert receipts[0] != receipts[1]
+        assert client.get("/p", headers={"if-none-match": etags[1]}).status_code == 304  # still cached
 
 
 # -- restarts and migrations ----------------------------------------------------------------------

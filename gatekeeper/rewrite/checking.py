@@ -3,12 +3,14 @@ what it needs added to a `_Need`; the attributes that fetch on any element."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ..registry import Service
 from .classify import _MEMO_ENTRIES, _Need
 from .context import Blocked
 from .css import css_urls
+from .css_edits import attribute_inserts, inert_inserts, inert_mark
 from .fetching import _EMBED_TAGS, _GENERIC_ATTRS
 from .reading import _Pass
 from .tokenizing import _Attrs
@@ -78,11 +80,48 @@ def check_attr(p: _Pass, need: _Need, attrs: _Attrs, name: str, kind: str) -> bo
     return blocked
 
 
-def generic(p: _Pass, attrs: _Attrs, name: str, need: _Need) -> list[str]:
-    """The attributes that fetch on any element: style url(), background, attributionsrc."""
+def generic(
+    p: _Pass, attrs: _Attrs, name: str, need: _Need, url_marks: list[tuple[int, str]] | None = None
+) -> list[str]:
+    """The attributes that fetch on any element: style url(), background, attributionsrc. Given
+    `url_marks`, a style attribute keeps its other declarations: its non-granted URLs are marked."""
     renamed: list[str] = []
     first = attrs.first
     for attr in _GENERIC_ATTRS:
-        if attr in first and check_attr(p, need, attrs, attr, name):
+        if attr not in first:
+            continue
+        if attr == "style" and url_marks is not None:
+            found = attribute_inserts(first[attr], _marker(p, need, name))
+            if found is None:
+                renamed.append(attr)
+            else:
+                at = attrs.value_at(attr)
+                url_marks.extend((at + pos, mark) for pos, mark in found)
+        elif check_attr(p, need, attrs, attr, name):
             renamed.append(attr)
     return renamed
+
+
+def sheet_marks(p: _Pass, need: _Need, css: str, at: int, kind: str) -> list[tuple[int, str]] | None:
+    """Check the URLs of the style sheet `css` (at `at` in the page) into `need`; the marks that make
+    the non-granted ones inert, or None when the whole element has to be."""
+    marks = inert_inserts(css, _marker(p, need, kind))
+    return None if marks is None else [(at + pos, mark) for pos, mark in marks]
+
+
+def _marker(p: _Pass, need: _Need, kind: str) -> Callable[[str], str | None]:
+    """A URL's mark if it is not granted (what it needs goes into `need`), once per URL; a sheet that
+    cannot be marked URL by URL has had every URL a reader finds in it checked, for the whole."""
+    embed = kind in _EMBED_TAGS
+    seen: dict[str, str | None] = {}
+
+    def mark_for(url: str) -> str | None:
+        if url not in seen:
+            one = _Need()
+            seen[url] = None
+            if check(p, one, url, kind, embed):
+                need.add(tuple(one.services), one.url, one.kind)
+                seen[url] = inert_mark(one.marker()[0])  # one service (any one allows it) or "?"
+        return seen[url]
+
+    return mark_for

@@ -28,6 +28,8 @@ class _Marking:
     hidden: bool  # the tag has `hidden` already
     name_end: int
     renames: tuple[int, ...]
+    # a style sheet or style attribute kept live: (offset, mark) before each URL of it made inert
+    url_marks: tuple[tuple[int, str], ...] = ()
 
 
 class Verdict(enum.Enum):
@@ -61,6 +63,7 @@ class Insert(enum.IntEnum):
     MARKER = enum.auto()  # ` data-gk="ids"` (+ `type="text/plain"`, `hidden`) right after a tag's name
     RENAME = enum.auto()  # "data-gk-" before a fetching attribute's name
     PRELOAD_STOP = enum.auto()  # an empty comment after <style>: the preload scanner's @import stops
+    URL_MARK = enum.auto()  # `https://[gk]/ids/` before one URL of a style sheet (css_edits.py)
     ANCHOR = enum.auto()  # where "load once" comes back to, before the embed it loaded
     PLACEHOLDER = enum.auto()  # an embed's two-click placeholder, before its tag
 
@@ -75,14 +78,24 @@ class Edit:
     text: str = ""  # SNIPPET, ANCHOR, PLACEHOLDER: the markup
     services: tuple[str, ...] = ()  # MARKER: what `data-gk` names
     text_plain: bool = False  # MARKER: `type=text/plain` too
+    url_marks: bool = False  # MARKER: `data-gk-css` too (URLs of its style sheet or style are marked)
     hide: str = ""  # MARKER on an embed: "hidden", or "data-gk-hidden" beside the tag's own `hidden`
     slash_after: bool = False  # MARKER: a "/" follows (an unquoted value would swallow it)
     bare: bool = False
+    xml: bool = False  # MARKER in an XML document: every attribute gets a value (`hidden=""`)
 
     def render(self) -> str:
         kind = self.kind
         if kind is Insert.MARKER:
-            key = (self.services, self.text_plain, self.hide, self.slash_after, self.bare)
+            key = (
+                self.services,
+                self.hide,
+                self.text_plain,
+                self.url_marks,
+                self.slash_after,
+                self.bare,
+                self.xml,
+            )
             text = _MARKERS.get(key)
             if text is None:
                 if len(_MARKERS) >= 1024:
@@ -102,18 +115,26 @@ class Edit:
         else:
             text = ' data-gk="' + " ".join(self.services) + '"'
             text += ' type="text/plain"' if self.text_plain else ""
+        empty = '=""' if self.xml else ""
+        if self.url_marks:
+            text += " data-gk-css" + empty
         if self.hide:
-            text += " " + self.hide
+            text += " " + self.hide + empty
         return text + " " if self.bare and self.slash_after else text
 
     def merged(self, other: Edit) -> Edit:
         """One marker for a tag that two readings make inert: what either found it waits for."""
         services = tuple(dict.fromkeys([*self.services, *other.services]))
-        return replace(self, services=services, text_plain=self.text_plain or other.text_plain)
+        return replace(
+            self,
+            services=services,
+            text_plain=self.text_plain or other.text_plain,
+            url_marks=self.url_marks or other.url_marks,
+        )
 
 
 # each distinct marker rendered once (a page of many embeds waiting for one service: one string)
-_MARKERS: dict[tuple[tuple[str, ...], bool, str, bool, bool], str] = {}
+_MARKERS: dict[tuple[tuple[str, ...], str, bool, bool, bool, bool, bool], str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,17 @@ from .classify import _MEMO_ENTRIES, _MEMO_TEXT, _Need
 from .context import Embed
 from .css import _css_may_fetch, _refresh_url
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
-from .fetching import _EMBED_TAGS, _FETCHERS, _LINK_FETCH_RELS, _URL_ATTRS, _WIDGET_RE_CLASS, _WIDGET_TAGS
+from .fetching import (
+    _AMP_PLAYERS,
+    _EMBED_TAGS,
+    _FETCHERS,
+    _LINK_FETCH_RELS,
+    _URL_ATTRS,
+    _WIDGET_RE_CLASS,
+    _WIDGET_TAGS,
+)
 from .marking import apply_marking, marking_for
-from .placeholders import embed_template, marked_earlier, widget_outcome
+from .placeholders import amp_player_needs, embed_template, marked_earlier, widget_outcome
 from .reading import _Pass
 from .tokenizing import _MAYBE_EXTERNAL, _lower
 
@@ -35,6 +43,7 @@ def element(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> None
         p.base.first_party
         and _MAYBE_EXTERNAL.search(html, start, end) is None
         and not (name in ("iframe", "frame") and p.prep.signature_re is not None)
+        and name not in _AMP_PLAYERS
     ):
         return  # none of its URLs can leave the site (a srcdoc's inline scripts may still sign)
     if name not in _FETCHERS and not _css_may_fetch(html[start:end]):
@@ -54,7 +63,8 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     attrs = p.attrs_of(m)
     need = _Need()
     first = attrs.first
-    renamed = generic(p, attrs, name, need)
+    marks: list[tuple[int, str]] = []
+    renamed = generic(p, attrs, name, need, marks)
     urls = _URL_ATTRS.get(name, ())
     if name in ("iframe", "frame"):
         if "srcdoc" in first and _srcdoc_needs(p, need, attrs.get("srcdoc") or ""):
@@ -71,12 +81,18 @@ def _element_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outc
     for attr in urls:
         if attr in first and check_attr(p, need, attrs, attr, name):
             renamed.append(attr)
-    if not renamed:
+    # an AMP player keeps its attributes: its component script waits (raw_text.py)
+    player = name in _AMP_PLAYERS and "data-gk" not in first and amp_player_needs(p, name, attrs, need)
+    if not renamed and not player:
         if name in _EMBED_TAGS and "data-gk" in first and marked_earlier(p, name, attrs):
             return _COUNT_OUTCOME
+        if marks:  # only its style's URLs: no placeholder, the element stays as it is
+            return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, [], url_marks=marks))
         return _NO_OUTCOME
     template = embed_template(p, name, attrs, need) if name in _EMBED_TAGS else None
-    return _Outcome(Verdict.MARK, marking_for(m, name, attrs, start, need, renamed), template)
+    return _Outcome(
+        Verdict.MARK, marking_for(m, name, attrs, start, need, renamed, url_marks=marks), template
+    )
 
 
 def replay(p: _Pass, out: _Outcome, name: str, start: int, end: int) -> None:

@@ -23,6 +23,8 @@ _URL_ATTRS: Final[dict[str, tuple[str, ...]]] = {
     "iframe": ("src",), "frame": ("src",), "audio": ("src",), "track": ("src",), "embed": ("src",),
     "input": ("src",), "video": ("src", "poster"), "object": ("data",),
     "link": ("href", "imagesrcset"), "script": ("src",), "meta": (),
+    # AMP's embeds: amp-iframe fetches its src; the video players, what _AMP_PLAYERS says
+    "amp-iframe": ("src",), "amp-youtube": (), "amp-vimeo": (), "amp-dailymotion": (),
 }  # fmt: skip
 _FETCHERS: Final = frozenset(_URL_ATTRS)
 _STRUCTURE: Final = frozenset(
@@ -36,7 +38,7 @@ _HTML_ENDS: Final = frozenset({"body", "template", "noscript", "video", "audio",
 _WIDGET_TAGS: Final = frozenset({"blockquote", "a", "div"})
 _WIDGET_CLASS: Final = (
     r"twitter-(?:tweet|timeline|video|share-button)|instagram-media|tiktok-embed|fb-(?:post|page|video|share-button)"
-    r"|line-it-button|hatena-bookmark-button|data-pin-do"
+    r"|line-it-button|hatena-bookmark-button|data-pin-do|data-flickr-embed"
 )
 _WIDGET_TAIL: Final = r"(?:t(?:weet|imeline)|video|media|embed|p(?:ost|age)|button|do)"
 # a cheap first look for the class names above (a literal first character makes `re` fast)
@@ -58,7 +60,17 @@ _JS_TYPES: Final = frozenset(
      "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
      "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript"}
 )  # fmt: skip
-_EMBED_TAGS: Final = frozenset({"iframe", "frame", "object", "embed", "video", "audio"})
+# AMP's video players: the attribute that names the video, and the player's URL it is put after (what the
+# player is judged on). Their component scripts (<script custom-element="amp-youtube">) wait for that
+# service too: without one the AMP runtime cannot build the element.
+_AMP_PLAYERS: Final = {
+    "amp-youtube": ("data-videoid", "https://www.youtube.com/embed/"),
+    "amp-vimeo": ("data-videoid", "https://player.vimeo.com/video/"),
+    "amp-dailymotion": ("data-videoid", "https://www.dailymotion.com/embed/video/"),
+}
+_EMBED_TAGS: Final = frozenset(
+    {"iframe", "frame", "object", "embed", "video", "audio", "amp-iframe", *_AMP_PLAYERS}
+)
 _PLACEHOLDER_KINDS: Final = frozenset({Placeholder.VIDEO, Placeholder.MAP, Placeholder.POST})
 # Script-driven post widgets: the class names vendors' embed codes use, and where the widget loads from.
 _WIDGETS: Final = {
@@ -70,6 +82,8 @@ _WIDGETS: Final = {
     "fb-post": "https://connect.facebook.net/sdk.js",
     "fb-page": "https://connect.facebook.net/sdk.js",
     "fb-video": "https://connect.facebook.net/sdk.js",
+    # Flickr's is an <a data-flickr-embed> around the photo (its href the photo's page)
+    "data-flickr-embed": "https://embedr.flickr.com/assets/client-code.js",
 }
 _WIDGET_URL_ATTRS: Final = ("cite", "data-instgrm-permalink", "data-href", "href")
 # Script-drawn share buttons: a share link to the network stands in for them (the page they share:

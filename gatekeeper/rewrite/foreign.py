@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Final
 
-from .checking import check, check_attr, generic
+from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
 from .css import _css_may_fetch, css_urls
 from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
@@ -126,7 +127,8 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
     if not first and (name not in ("style", "script") or _quiet_text(p, name, end)):
         return  # (most SVG elements on a page: nothing to fetch from)
     need = _Need()
-    renamed = generic(p, attrs, name, need) if first else []
+    marks: list[tuple[int, str]] | None = []
+    renamed = generic(p, attrs, name, need, marks) if first else []
     for attr, raw in first.items():
         if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
             continue
@@ -159,24 +161,28 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         close = p.shared.ahead.next("style", end)
         stop = close if close >= 0 else len(p.html)
         html = p.html
+        sheet: tuple[int, int] | None
         if _plain_text(html, end, stop):  # (the common case) the text is the style sheet
-            if _css_may_fetch(html[end:stop]):
-                for url in css_urls(html[end:stop]):
-                    check(p, need, url, "style")
+            cuts, sheet = [stop - end], (end, stop)
         else:
             # the element may end at any tag in there (one that breaks out of SVG): each text it
             # could have is read
             cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(html, end, stop), 32)]
             cuts.append(stop - end)
-            if p.spend(sum(cuts) + stop - end):
-                markup = html[end:stop]
-                for url in dict.fromkeys(
-                    u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
-                ):
-                    check(p, need, url, "style")
-            elif stop > end:  # past what re-reading may cost: a style sheet not read is not kept
-                need.add((), "", "style")
-        text_plain = True
+            sheet = _plain_sheet(html, end, stop) if len(cuts) == 1 else None
+        found = None if sheet is None else sheet_marks(p, need, html[sheet[0] : sheet[1]], sheet[0], "style")
+        if found is not None and marks is not None:
+            marks += found  # only the URLs that are not granted are made inert
+        elif p.spend(sum(cuts) + stop - end):
+            markup = html[end:stop]
+            for url in dict.fromkeys(
+                u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
+            ):
+                check(p, need, url, "style")
+            text_plain, marks = True, None
+        elif stop > end:  # past what re-reading may cost: a style sheet not read is not kept
+            need.add((), "", "style")
+            text_plain, marks = True, None
     elif name == "script" and (kind is None or kind in _JS_TYPES) and p.prep.signature_re is not None:
         # an SVG script runs too: its text (markup here, CDATA often) against the signatures
         close = p.shared.ahead.next("script", end)
@@ -191,7 +197,8 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         text_plain = (len(need.services), need.undeclared) != before or "href" in renamed
     if not renamed and not need.services and not need.undeclared:
         return
-    apply_marking(p, marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain), start, None)
+    marking = marking_for(m, name, attrs, start, need, renamed, text_plain=text_plain, url_marks=marks)
+    apply_marking(p, marking, start, None)
 
 
 def _quiet_text(p: _Pass, name: str, end: int) -> bool:
@@ -213,3 +220,15 @@ def _plain_text(html: str, start: int, stop: int) -> bool:
     is the markup itself. (Searched for "<" first: a stretch with none ends at the next tag, so the
     stretches searched for "&" are each a run of text, read once.)"""
     return html.find("<", start, stop) < 0 and html.find("&", start, stop) < 0
+
+
+_CDATA_SHEET: Final = re.compile(r"[\t\n\f\r ]*+<!\[CDATA\[((?:[^\]]++|\](?!\]>))*+)\]\]>[\t\n\f\r ]*+")
+
+
+def _plain_sheet(html: str, end: int, stop: int) -> tuple[int, int] | None:
+    """Where an SVG <style>'s text is its markup as written (no reference, tag or comment in it, or
+    one CDATA section), so marks can go in: (start, end) of that text, or None."""
+    if _plain_text(html, end, stop):
+        return end, stop
+    m = _CDATA_SHEET.match(html, end, stop)
+    return (m.start(1), m.end(1)) if m is not None and m.end() == stop else None

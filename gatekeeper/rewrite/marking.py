@@ -22,9 +22,11 @@ def marking_for(
     renamed: list[str],
     *,
     text_plain: bool = False,
+    url_marks: list[tuple[int, str]] | None = None,
 ) -> _Marking:
     """How the tag matched by `m` at `start` is made inert: `renamed` attributes, and `type=text/plain`
-    for a script or style whose text is what fetches."""
+    for a script or style whose text is what fetches; `url_marks` (offsets in the page) before the URLs
+    made inert in a style sheet or style attribute that stays live."""
     ids, reason, marker = _words(tuple(s.id for s in need.services), need.undeclared)
     if text_plain and "type" in attrs.first:
         renamed = [*renamed, "type"]
@@ -38,6 +40,7 @@ def marking_for(
         "hidden" in attrs.first,
         m.end(3) - start,
         renames,
+        tuple((at - start, mark) for at, mark in url_marks or ()),
     )
 
 
@@ -86,6 +89,7 @@ def apply_marking(p: _Pass, marking: _Marking, start: int, embed: Embed | None) 
             Insert.MARKER,
             services=marking.marker,
             text_plain=marking.text_plain,
+            url_marks=bool(marking.url_marks),
             hide=hide,
             slash_after=p.html.startswith("/", at),
             bare=p.shadow,  # inside what another reading takes for an attribute value: no quotes
@@ -93,6 +97,8 @@ def apply_marking(p: _Pass, marking: _Marking, start: int, embed: Embed | None) 
     )
     for pos in marking.renames:
         edits.append(Edit(start + pos, Insert.RENAME))
+    for pos, mark in marking.url_marks:
+        edits.append(Edit(start + pos, Insert.URL_MARK, mark))
     if embed is not None:
         p.embeds.append(embed)
         placeholder = p.ctx.placeholder

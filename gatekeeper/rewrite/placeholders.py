@@ -11,7 +11,14 @@ from .checking import check, generic
 from .classify import _Need, _undeclared_only
 from .css import _SIZE_STYLE
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Verdict, _Outcome
-from .fetching import _PLACEHOLDER_KINDS, _SHARE_URL_ATTRS, _SHARE_WIDGETS, _WIDGET_URL_ATTRS, _WIDGETS
+from .fetching import (
+    _AMP_PLAYERS,
+    _PLACEHOLDER_KINDS,
+    _SHARE_URL_ATTRS,
+    _SHARE_WIDGETS,
+    _WIDGET_URL_ATTRS,
+    _WIDGETS,
+)
 from .marking import marking_for
 from .reading import _Pass
 from .tokenizing import _Attrs
@@ -25,7 +32,16 @@ def marked_earlier(p: _Pass, name: str, attrs: _Attrs) -> bool:
         value = attrs.get(attr)
         if value is not None:
             check(p, need, value, name)
+    if name in _AMP_PLAYERS:
+        amp_player_needs(p, name, attrs, need)
     return _placeholder_service(p, name, need) is not None or _undeclared_only(need)
+
+
+def amp_player_needs(p: _Pass, name: str, attrs: _Attrs, need: _Need) -> bool:
+    """An AMP video player (<amp-youtube data-videoid=...>): True when the player it would load is
+    not granted (what it needs goes into `need`)."""
+    attr, player = _AMP_PLAYERS[name]
+    return check(p, need, player + (attrs.get(attr) or "").strip(), name, True)
 
 
 def _placeholder_service(p: _Pass, name: str, need: _Need) -> Service | None:
@@ -71,6 +87,8 @@ def widget_outcome(p: _Pass, m: re.Match[str], name: str, start: int) -> _Outcom
     classes = (attrs.get("class") or "").split()
     if (attrs.get("data-pin-do") or "").startswith("button"):
         classes.append("data-pin-do=button")
+    if "data-flickr-embed" in attrs.first:
+        classes.append("data-flickr-embed")
     widget = next((_WIDGETS[c] for c in classes if c in _WIDGETS), None)
     share = next((_SHARE_WIDGETS[c] for c in classes if c in _SHARE_WIDGETS), None)
     if (widget is not None or share is not None) and "data-gk" in attrs.first:

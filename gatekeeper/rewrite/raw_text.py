@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from .checking import check, check_attr, generic
+from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
-from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports, css_urls
+from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .elements import memoized, replay
-from .fetching import _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
+from .fetching import _AMP_PLAYERS, _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
 from .marking import marking_for
 from .reading import _Pass
 from .tokenizing import (
@@ -103,6 +103,10 @@ def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_en
             and not (attrs.get("attributionsrc") or "").strip()
         ):
             renamed.append("attributionsrc")  # an empty one reports to the script's own URL
+        # an AMP player's component (its own script on AMP's CDN) waits for the player's service
+        component = _AMP_PLAYERS.get(_lower((attrs.get("custom-element") or "").strip()))
+        if component is not None and check(p, need, component[1], "script", True):
+            renamed += [a for a in ("src", "custom-element") if a not in renamed]
     elif signed and "data-gk-snippet" not in first and "data-gk" not in first:
         kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
         if kind in _JS_TYPES:
@@ -200,11 +204,14 @@ def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end
         return _NO_OUTCOME
     attrs = p.attrs_of(m)
     need = _Need()
-    renamed = generic(p, attrs, "style", need) if external else []
+    marks: list[tuple[int, str]] | None = []
+    renamed = generic(p, attrs, "style", need, marks) if external else []
     kind = attrs.get("type")
     if hinted and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
-        for url in css_urls(html[end:content_end]):
-            check(p, need, url, "style")
+        # only the URLs that are not granted are made inert; the rest of the sheet stays live
+        found = sheet_marks(p, need, html[end:content_end], end, "style")
+        marks = None if found is None or marks is None else marks + found
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
-    return _Outcome(Verdict.MARK, marking_for(m, "style", attrs, start, need, renamed, text_plain=True))
+    marking = marking_for(m, "style", attrs, start, need, renamed, text_plain=marks is None, url_marks=marks)
+    return _Outcome(Verdict.MARK, marking)

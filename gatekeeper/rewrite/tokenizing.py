@@ -36,6 +36,13 @@ class _Attrs:
             if m.group(1).lower() == name
         ]
 
+    def value_at(self, name: str) -> int:
+        """Where the value of the first attribute of that name starts (inside its quotes), or -1."""
+        for m in _ATTR_RE.finditer(self.text, self.start, self.end):
+            if m.group(1).lower() == name:
+                return next((m.start(g) for g in (2, 3, 4) if m.group(g) is not None), -1)
+        return -1
+
 
 # ---------------------------------------------------------------------------------------------
 # The scanner. Every pattern is possessive: the tokenizer never backtracks, nor do we. One regular

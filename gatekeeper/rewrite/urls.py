@@ -62,6 +62,7 @@ _SCHEME: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*+):")
 _SPECIAL: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
 _STRIP: Final = "".join(map(chr, range(0x21)))
 _TAB_NL: Final = str.maketrans("", "", "\t\n\r")
+_IPV6_CHARS: Final = "0123456789abcdefABCDEF:."
 
 
 def _target(raw: str, base_scheme: str) -> tuple[str, str] | None:
@@ -106,6 +107,8 @@ def _target(raw: str, base_scheme: str) -> tuple[str, str] | None:
         host = host[at + 1 :]
     if host.startswith("["):
         host = host[: host.find("]") + 1] if "]" in host else host
+        if host.strip("[]").strip(_IPV6_CHARS):
+            return None  # no IPv6 address: the URL does not parse (how style sheets' URLs are made inert)
     else:
         host = host.partition(":")[0]
     if "%" in host:

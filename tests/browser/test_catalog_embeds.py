@@ -49,8 +49,9 @@ FRAGMENTS = {
     "google-maps": '<iframe src="https://maps.google.co.uk/maps?q=London&amp;t=m&amp;z=12&amp;output=embed" '
     'width="600" height="450" style="border:0;" allowfullscreen=""></iframe>',
 }
-# vendors whose published code is an iframe: the box stands before it
-BOXED = {"dailymotion", "niconico", "brid-tv", "slideshare", "speakerdeck", "google-docs",
+# vendors whose published code is an iframe, or a link their script turns into one (Flickr's): the
+# box stands before it
+BOXED = {"dailymotion", "niconico", "brid-tv", "flickr", "slideshare", "speakerdeck", "google-docs",
          "google-calendar", "microsoft-forms", "note", "ameba", "google-maps"}  # fmt: skip
 UNKNOWN = (
     '<iframe src="https://player.unknown-video.example/e/1" width="640" height="360"></iframe>'
@@ -61,6 +62,27 @@ CDN_PAGE = """<link rel="stylesheet" href="https://stackpath.bootstrapcdn.com/bo
 <p id="own">waiting</p>
 <script>jQuery(function () { document.getElementById("own").textContent = "jQuery ran"; });</script>"""
 AMP_PAGE = (EMBEDS / "amp.html").read_text("utf-8")
+# AMP's own embeds (amp.dev's examples), on an AMP page
+AMP_EMBEDS = (
+    AMP_PAGE
+    + '<script async custom-element="amp-youtube" src="https://cdn.ampproject.org/v0/amp-youtube-0.1.js"></script>'
+    '<script async custom-element="amp-iframe" src="https://cdn.ampproject.org/v0/amp-iframe-0.1.js"></script>'
+    '<amp-youtube id="yt" data-videoid="mGENRKrdoGY" layout="responsive" width="480" height="270">'
+    "</amp-youtube>"
+    '<amp-iframe id="map" width="600" height="450" layout="responsive"'
+    ' sandbox="allow-scripts allow-same-origin" src="https://www.google.com/maps/embed?pb=!1m18"></amp-iframe>'
+)
+# Stand-ins for AMP's runtime and components (the real ones are not here): the runtime shows the body
+# (ends the boilerplate's hiding), each component builds its player's iframe from the attributes it
+# has when it runs
+AMP_COMPONENTS = {
+    "v0": "document.body.style.animation = 'none';",
+    "amp-youtube": "document.querySelectorAll('amp-youtube').forEach(function (e) {"
+    " var f = document.createElement('iframe');"
+    " f.src = 'https://www.youtube.com/embed/' + e.getAttribute('data-videoid'); e.appendChild(f); });",
+    "amp-iframe": "document.querySelectorAll('amp-iframe[src]').forEach(function (e) {"
+    " var f = document.createElement('iframe'); f.src = e.getAttribute('src'); e.appendChild(f); });",
+}
 
 
 def fragment(sid: str) -> str:
@@ -81,8 +103,9 @@ async def site(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = document(fragment(path[7:]))
     elif path == "/all":
         body = document("".join(fragment(s) for s in EXPECT))
-    elif path in ("/unknown", "/cdn", "/amp"):
-        body = document({"/unknown": UNKNOWN, "/cdn": CDN_PAGE, "/amp": AMP_PAGE}[path])
+    elif path in ("/unknown", "/cdn", "/amp", "/amp-embeds"):
+        pages = {"/unknown": UNKNOWN, "/cdn": CDN_PAGE, "/amp": AMP_PAGE, "/amp-embeds": AMP_EMBEDS}
+        body = document(pages[path])
     else:
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -92,8 +115,9 @@ async def site(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def declared(*ids: str) -> Any:
-    return Gatekeeper(site, secret_keys=KEY, services={"services": [{"id": i} for i in ids]})
+def declared(*ids: str, csp: str = "enforce") -> Any:
+    services = {"services": [{"id": i} for i in ids]}
+    return Gatekeeper(site, secret_keys=KEY, services=services, csp=csp)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +222,43 @@ def test_amp_control_the_boilerplate_hides_a_bare_page(serve, stub, page):
     stub.route("https://cdn.ampproject.org/v0.js", "", content_type="text/javascript")
     page.goto(base + "/amp")
     assert page.evaluate("getComputedStyle(document.body).visibility") == "hidden"
+
+
+def amp_components(stub: Any) -> None:
+    for name, code in AMP_COMPONENTS.items():
+        path = "v0.js" if name == "v0" else f"v0/{name}-0.1.js"
+        stub.route(f"https://cdn.ampproject.org/{path}", code, content_type="text/javascript")
+
+
+def test_amp_embeds_control_a_bare_page_loads_the_players(serve, stub, page):
+    amp_components(stub)
+    base = serve(site, lifespan="off")
+    page.goto(base + "/amp-embeds")
+    stub.wait_for("www.youtube.com", "/embed/mGENRKrdoGY")
+    stub.wait_for("www.google.com", "/maps/embed")
+
+
+def test_amp_embeds_get_boxes_and_come_back_in_place(serve, stub, page):
+    amp_components(stub)
+    base = serve(declared("amp", "youtube", "google-maps", csp="off"), lifespan="off")
+    page.goto(base + "/amp-embeds")
+    for sid, element in (("youtube", "#yt"), ("google-maps", "#map")):
+        box = page.locator(f'[data-gk-ph][data-gk-services~="{sid}"]')
+        assert box.count() == 1 and box.is_visible()
+        assert page.locator(element).is_hidden()
+    stub.wait_for("cdn.ampproject.org", "/v0/amp-iframe-0.1.js")  # AMP itself is required: it loads
+    page.wait_for_timeout(300)
+    assert page.evaluate("getComputedStyle(document.body).visibility") == "visible"
+    assert not stub.hits_for("cdn.ampproject.org", "/v0/amp-youtube-0.1.js")  # waits for YouTube
+    assert vendor_hits(stub, "youtube") == [] and vendor_hits(stub, "google-maps") == []
+    page.evaluate("window.__mark = 1")
+    page.locator(".gk button[value=all]").click()
+    stub.wait_for("cdn.ampproject.org", "/v0/amp-youtube-0.1.js")
+    stub.wait_for("www.youtube.com", "/embed/mGENRKrdoGY")
+    assert page.evaluate("window.__mark") == 1  # in place: no reload
+    assert page.locator("#yt").is_visible() and page.locator("[data-gk-ph]").count() == 0
+    # amp-iframe's component, shared by every amp-iframe, ran before: the page served after the
+    # choice has the map live
+    page.reload()
+    stub.wait_for("www.google.com", "/maps/embed")
+    assert page.locator("#map iframe").count() == 1

@@ -9,11 +9,11 @@ templates are tested on their own; the whole middleware is tested end to end els
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from support.embeds import Embed
 from support.stub import Hit, Response
 
 from gatekeeper.consent import ConsentCodec, gpc_requested
@@ -36,17 +36,6 @@ REGISTRY = load_registry(
 GTAG = "https://www.googletagmanager.com/gtag/js?id=G-1"
 ANALYTICS = "https://www.google-analytics.com/analytics.js"
 COLLECT = "https://www.google-analytics.com/collect?v=1"
-
-
-@dataclass(frozen=True)
-class Embed:
-    index: int
-    tag: str
-    url: str
-    width: str | int | None
-    height: str | int | None
-    services: tuple[str, ...]
-    share: bool = False
 
 
 EMBEDS = (

@@ -134,13 +134,29 @@ def test_focus_is_never_hidden_under_the_banner(browser_context, demo, screen, l
     assert covered == []
 
 
-def test_focus_control_without_scroll_padding_the_banner_hides_it(browser_context, demo):
-    """The check above can fail: without the style sheet's scroll-padding, Tab lands under the banner."""
-    page = new_page(browser_context, "desktop", "en", bypass_csp=True)
+@pytest.mark.parametrize(("screen", "lang"), MATRIX)
+def test_without_javascript_focus_is_never_hidden_under_the_banner(browser_context, demo, screen, lang):
+    """No loader measures the banner: the style sheet's own reserve (a share of the screen) holds."""
+    page = new_page(browser_context, screen, lang, javascript=False)
+    page.goto(f"{demo}/access?lang={lang}")
+    assert page.locator("[data-gk-banner]").is_visible()
+    assert page.evaluate("window.__gk") is None  # (the test's evaluate runs; the page's scripts do not)
+    seen, covered = tab_through(page)
+    assert seen >= 8
+    assert covered == []
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_focus_control_without_scroll_padding_the_banner_hides_it(browser_context, demo, javascript):
+    """The checks above can fail: without the style sheet's scroll-padding, Tab lands under the banner."""
+    page = new_page(browser_context, "desktop", "en", bypass_csp=True, javascript=javascript)
     page.goto(f"{demo}/access?lang=en")
     assert tab_through(page)[1] == []
     page.goto(f"{demo}/access?lang=en")
-    page.add_style_tag(content="html:has(.gk) { scroll-padding-bottom: 0 !important }")
+    page.evaluate(  # (add_style_tag waits for an event no page without JavaScript fires)
+        "document.head.append(Object.assign(document.createElement('style'),"
+        " {textContent: 'html:has(.gk) { scroll-padding-bottom: 0 !important }'}))"
+    )
     assert tab_through(page)[1]
 
 

@@ -41,10 +41,14 @@ RENAMABLE = frozenset(
      "clip-path", "cursor", "fill", "filter", "marker-end", "marker-mid", "marker-start", "mask", "stroke"}
 )  # fmt: skip
 _MARK = re.compile(
-    r' data-gk=(?:"[^"]*"|[^\t\n\f\r >]*)(?: type="text/plain"| type=text/plain)?(?: data-gk-hidden| hidden)?'
+    r' data-gk=(?:"[^"]*"|[^\t\n\f\r >]*)(?: type="text/plain"| type=text/plain)?(?: data-gk-css)?'
+    r"(?: data-gk-hidden| hidden)?"
     r"(?: (?=$))?"  # a space of its own before a "/" (else "/src=" would join an unquoted value)
 )
 _TAG_OPEN = re.compile(r"<[a-zA-Z][^\t\n\f\r />]*$")
+# before a URL of a style sheet or style attribute: after "url(", spaces, a quote, a reference to one
+_URL_MARK = re.compile(r"https://\[gk\]/[a-z0-9?-]+/")
+_URL_MARK_AFTER = re.compile(r"""(?:[(\t\n\f\r "';]|&#[0-9]+|&#[xX][0-9a-fA-F]+)\Z""")
 _ATTR_AT = re.compile(r"[^\t\n\f\r />=\"'<]+")
 
 
@@ -181,6 +185,10 @@ def bad_insertion(html: str, pos: int, text: str) -> str | None:
         if text.endswith(" ") and not html.startswith("/", pos):
             return "a trailing space the contract only puts before a '/'"
         return None
+    if _URL_MARK.fullmatch(text):
+        if _URL_MARK_AFTER.search(html, max(0, pos - 16), pos):
+            return None
+        return "a URL mark not at the start of a URL"
     if text in ("<!---->", "<!--"):  # stops the preload scanner reading a style's @import
         if _STYLE_TAG_BEFORE.search(html, max(0, pos - 1024), pos):
             return None
