@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from .logs import log_once
 from .registry import Registry
 from .rewrite import Blocked, OutOfTime, PageContext, TooMuchWork, inert_refreshes, plan
+from .rewrite.xml_reading import NotReadable, well_formed
 from .suggest import hint
 
 try:
@@ -152,8 +153,16 @@ def _prescan(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, str, str | None]:
-    """(codec, length of the byte order mark, where it came from, the label when a <meta> said it)."""
+_XML_DECL: Final = re.compile(
+    rb"""<\?xml[ \t\r\n][^>]*?encoding[ \t\r\n]*=[ \t\r\n]*["']([A-Za-z0-9._-]+)["']"""
+)
+
+
+def _encoding(
+    data: bytes, content_type: str | None, xml: bool = False
+) -> tuple[str | None, int, str, str | None]:
+    """(codec, length of the byte order mark, where it came from, the label when a <meta> said it).
+    An XML document says its encoding in its XML declaration, not in a <meta>."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8", 3, "BOM", None
     if data.startswith(b"\xff\xfe"):
@@ -167,6 +176,13 @@ def _encoding(data: bytes, content_type: str | None) -> tuple[str | None, int, s
             return codec, 0, "Content-Type", None
         if label.strip("\"' ").lower() in _STATEFUL:
             return None, 0, f"charset {label!r} is not supported", None
+    if xml:
+        decl = _XML_DECL.match(data)
+        label = decl.group(1).decode("ascii") if decl is not None else "utf-8"
+        codec = _codec(label)
+        if codec is None or codec.startswith("utf-16"):  # (UTF-16 has a byte order mark)
+            return None, 0, f"XML encoding {label!r} is not supported", None
+        return codec, 0, "XML declaration" if decl is not None else "default", None
     meta = _prescan(data[:1024])
     if meta is not None:
         return meta[0], 0, "<meta>", meta[1]
@@ -327,17 +343,33 @@ def decoded_size(body: bytes, content_encoding: str | None, limit: int) -> int:
 
 
 def _process(
-    body: bytes, content_type: str | None, content_encoding: str | None, ctx: PageContext, limit: int
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    ctx: PageContext,
+    limit: int,
+    xml: bool = False,
 ) -> ProcessedBody:
     raw, steps = _decode_all(body, _codings(content_encoding), limit)
-    codec, bom, source, meta_label = _encoding(raw, content_type)
+    codec, bom, source, meta_label = _encoding(raw, content_type, xml)
     if codec is None:
         raise _BodyError(source)
     try:
         text = raw[bom:].decode(_DECODE_AS.get(codec, codec))
     except UnicodeDecodeError as e:
         raise _BodyError(f"not valid {codec} ({source}) at byte {e.start + bom}") from None
-    p = plan(text, ctx)
+    if xml:  # an XML document is read as XML only when it is well-formed, and stays so
+        bad = well_formed(text)
+        if bad is not None:
+            raise _BodyError(bad)
+    try:
+        p = plan(text, ctx, xml=True) if xml else plan(text, ctx)
+    except NotReadable as e:
+        raise _BodyError(f"XML not rewritten: {e}") from None
+    if xml and p.inserts:
+        bad = well_formed(p.apply(text))
+        if bad is not None:  # a bug of ours: the page goes unread rather than broken
+            raise _BodyError(f"the rewritten page would be {bad}")
     for r in p.reported:
         log_once(
             log,
@@ -365,18 +397,21 @@ def process_html(
     max_bytes: int | None = None,
     seconds: float | None = None,
     final: bool = True,
+    xml: bool = False,
 ) -> ProcessedBody:
     """Rewrite an HTML response body. Never raises: on any failure the body comes back unchanged
     with the reason. `max_bytes`: the most a compressed body may inflate to (beyond it, inflating
     stops and the body goes unread as it came). `seconds`: the time the rewrite may take; past it,
     it is abandoned and the page served unread (`abandoned`), and, when this was the `final`
     attempt, the same bytes are served unread at once from then on (whatever the query string or
-    consent: the time is the page's, not the request's)."""
+    consent: the time is the page's, not the request's). `xml`: an XML document (XHTML), read as
+    XML and changed only where that keeps it well-formed; one that is not well-formed, or not
+    XHTML, is served unread."""
     if max_bytes is None:
         max_bytes = MAX_DECODED_BYTES
     key = None
     if ctx.cache_key is not None:
-        key = (body, content_type, content_encoding, ctx.cache_key, max_bytes)
+        key = (body, content_type, content_encoding, ctx.cache_key, max_bytes, xml)
         hit = _cache.get(key)
         if hit is not None:
             return hit
@@ -386,9 +421,9 @@ def process_html(
     if seconds is not None:
         ctx = replace(ctx, deadline=time.monotonic() + seconds)
     try:
-        result = _process(body, content_type, content_encoding, ctx, max_bytes)
+        result = _process(body, content_type, content_encoding, ctx, max_bytes, xml)
     except _TooBig as e:
-        result = ProcessedBody(body, False, str(e))
+        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
     except TooMuchWork as e:
         if isinstance(e, OutOfTime) and not final:
             return ProcessedBody(body, False, str(e), abandoned=True)
@@ -418,15 +453,22 @@ process_body = process_html  # the name docs/ARCHITECTURE.md uses
 def _unread(body: bytes, content_encoding: str | None, ctx: PageContext) -> bytes:
     """A page served without rewriting keeps every byte but its third-party refreshes (no CSP stops
     a navigation): `inert_refreshes`, decompressed and compressed again where that works."""
+    codings = _codings(content_encoding)
     try:
-        raw, steps = _decode_all(body, _codings(content_encoding))
+        raw, steps = _decode_all(body, codings)
         out = inert_refreshes(raw, ctx.registry, ctx.granted, ctx.page_url)
         return body if out is raw else _encode_all(out, steps)
+    except _TooBig:  # inflated piece by piece, compressed again only when a refresh was made inert
+        from .unread_stream import CompressedRefreshStop  # (it streams with RefreshStop, below)
+
+        stop = CompressedRefreshStop(codings, ctx.registry, ctx.granted, ctx.page_url)
+        out = stop.feed(body, False)
+        return out if stop.changed else body
     except Exception:  # a body we cannot read at all goes as it came: the CSP still protects
         return body
 
 
-_META_START: Final = re.compile(rb"<meta(?=[\t\n\f\r /])", re.I)
+_META_START: Final = re.compile(rb"<(?:[a-z_][\w.\-]*+:)?meta(?=[\t\n\f\r /])", re.I)
 _HTTP_EQUIV: Final = re.compile(rb"(?<!data-gk-)http-equiv", re.I)
 
 

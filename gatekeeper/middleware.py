@@ -35,6 +35,7 @@ from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
 from .sniff import Kind, ResponseType, kind_of_body, response_type
 from .startup import refuse, startup_checked
+from .unread_stream import CompressedRefreshStop, readable_codings
 from .validators import consent_digest, if_none_match, rewritten_etag
 
 __all__ = ["Gatekeeper", "consent_of"]
@@ -43,6 +44,9 @@ log = logging.getLogger("gatekeeper")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REWRITABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate", "br"}
+# the XML types an XHTML page comes as: read as XML (gatekeeper/rewrite/xml_reading.py); served
+# unread when it is not well-formed or not XHTML
+_XHTML_TYPES: Final = frozenset({"application/xhtml+xml", "text/xml", "application/xml"})
 THREAD_BYTES = 256 * 1024  # bodies larger than this, decompressed, are rewritten off the event loop
 ON_LOOP_SECONDS = 0.02  # a smaller one that takes longer on the loop starts again off it
 
@@ -245,7 +249,7 @@ class _Page:
         self.chunks: list[bytes] = []
         self.size = 0
         self.passthrough = False
-        self.stream: RefreshStop | None = None  # a page passed through unread
+        self.stream: RefreshStop | CompressedRefreshStop | None = None  # a page passed through unread
         self.type = ResponseType(Kind.OTHER, "", None)
         self.fit = SnippetFit()  # how our snippets run under the app's own CSP
 
@@ -314,7 +318,7 @@ class _Page:
                 await send(message)
             elif self.start is None or self.passthrough:
                 if self.stream is not None and kind == "http.response.body":
-                    body = self.stream.feed(message.get("body", b""), message.get("more_body", False))
+                    body = await self._fed(message.get("body", b""), message.get("more_body", False))
                     message = {**message, "body": body}
                 await send(message)
             elif kind == "http.response.body":
@@ -373,16 +377,17 @@ class _Page:
         missing = [h for h in ("Cookie", "Sec-GPC") if h.lower() not in present]
         if missing and "*" not in present:
             headers["vary"] = ", ".join(filter(None, [vary.strip(), *missing]))
-        if rtype.kind is Kind.XML:
-            # an XML document (XHTML too): the HTML rewriter's edits and snippets are not well-formed
-            # XML and would stop it rendering. The CSP protects its fetches; its <meta> refreshes
-            # (live anywhere in XML, <title> included) are made inert as it streams.
+        if rtype.kind is Kind.XML and rtype.media not in _XHTML_TYPES:
+            # an XML document that is not a page (a feed, an SVG image...): the CSP protects its
+            # fetches; its <meta> refreshes (live anywhere in XML) are made inert as it streams
             self._stop_refreshes(headers)
             return False
         if not self._rewritable(message, headers):
             return False
         if rtype.kind is Kind.UNKNOWN:
             return True  # sniffed when the body is here; rewritten only if the browser reads HTML
+        if rtype.kind is Kind.XML:
+            return True  # a feed as text/xml is served as it came, validators and all
         self._will_rewrite(headers)
         return True
 
@@ -446,12 +451,25 @@ class _Page:
         )
 
     def _stop_refreshes(self, headers: MutableHeaders) -> None:
-        """A page passed through unread still loses its third-party refreshes, as it streams (bodies
-        we can read as they come: not compressed); its length may change."""
-        if _codings(headers).strip() in ("", "identity"):
-            self.stream = RefreshStop(self.gk.registry, self.granted, self._page_url())
-            if "content-length" in headers:
-                del headers["content-length"]
+        """A page passed through unread still loses its third-party refreshes, as it streams (a
+        compressed one inflated and compressed again as it goes); its length may change."""
+        codings = [c.strip() for c in _codings(headers).split(",") if c.strip() not in ("", "identity")]
+        gk, url = self.gk, self._page_url()
+        if not codings:
+            self.stream = RefreshStop(gk.registry, self.granted, url)
+        elif readable_codings(codings):  # (the app is only asked for codings we can read)
+            self.stream = CompressedRefreshStop(codings, gk.registry, self.granted, url)
+        if self.stream is not None and "content-length" in headers:
+            del headers["content-length"]
+
+    async def _fed(self, chunk: bytes, more: bool) -> bytes:
+        """A chunk of a page passed through unread, its refreshes made inert (a compressed one is
+        inflated off the event loop: a small chunk may inflate to a lot)."""
+        if self.stream is None:
+            return chunk
+        if isinstance(self.stream, CompressedRefreshStop):
+            return await anyio.to_thread.run_sync(self.stream.feed, chunk, more)
+        return self.stream.feed(chunk, more)
 
     async def _flush(self, send: Send) -> None:
         """Give up rewriting: send what is held, unchanged, and pass the rest through."""
@@ -460,8 +478,7 @@ class _Page:
         await send(self.start)
         if self.chunks:
             body = b"".join(self.chunks)
-            if self.stream is not None:
-                body = self.stream.feed(body, True)
+            body = await self._fed(body, True)
             await send({"type": "http.response.body", "body": body, "more_body": True})
             self.chunks = []
 
@@ -475,7 +492,7 @@ class _Page:
             assert self.start is not None
             self._stop_refreshes(MutableHeaders(scope=self.start))
             await self._flush(send)
-            rest = self.stream.feed(b"", more) if self.stream is not None else b""
+            rest = await self._fed(b"", more)
             await send({"type": "http.response.body", "body": rest, "more_body": more})
             return
         if more:
@@ -491,6 +508,8 @@ class _Page:
             self._will_rewrite(MutableHeaders(scope=self.start))
         out = await self._rewrite(body)
         headers = MutableHeaders(scope=self.start)  # a new view: _rewrite may have replaced the list
+        if self.type.kind is Kind.XML and out != body:
+            self._will_rewrite(headers)  # (an XML document not read as XHTML may come back unchanged)
         if "content-length" in headers or out != body:
             headers["content-length"] = str(len(out))
         await send(self.start)
@@ -532,16 +551,17 @@ class _Page:
         ctype = self.type.content_type
         cenc = _codings(headers) or None
         limit = gk.max_body_bytes
+        xml = self.type.kind is Kind.XML
         result = None
         if decoded_size(body, cenc, THREAD_BYTES) <= THREAD_BYTES:
             # small pages on the loop (a thread costs more than they do), unless they take long
             result = process_html(
-                body, ctype, cenc, ctx, max_bytes=limit, seconds=ON_LOOP_SECONDS, final=False
+                body, ctype, cenc, ctx, max_bytes=limit, seconds=ON_LOOP_SECONDS, final=False, xml=xml
             )
             if result.abandoned:
                 result = None
         if result is None:
-            rewrite = partial(process_html, max_bytes=limit, seconds=gk.rewrite_seconds)
+            rewrite = partial(process_html, max_bytes=limit, seconds=gk.rewrite_seconds, xml=xml)
             result = await anyio.to_thread.run_sync(rewrite, body, ctype, cenc, ctx)
         if result.abandoned:
             log_once(

@@ -15,11 +15,15 @@
     // what renamed attribute comes back first: srcset before src, so only one image is fetched
     ATTRS = ["srcset", "imagesrcset", "src", "href", "data", "poster", "srcdoc", "style", "http-equiv"],
     current = served,
-    busy;
+    busy,
+    // in an XHTML page (an XML document) names keep their case and elements their namespace
+    XH = "http://www.w3.org/1999/xhtml",
+    XL = "http://www.w3.org/1999/xlink";
 
   function words(s) { return s ? s.split(" ") : []; }
   function all(sel, root) { return [].slice.call((root || d).querySelectorAll(sel)); }
   function has(list, x) { return list.indexOf(x) >= 0; }
+  function is(el, name) { return el.localName == name && el.namespaceURI == XH; }
   function box() { return d.querySelector("[data-gk-box]"); }
   function close(b) {
     var s = b.querySelector("summary");
@@ -49,6 +53,8 @@
       var v = el.getAttribute("data-gk-" + a);
       if (v != null) { el.setAttribute(a, v); el.removeAttribute("data-gk-" + a); }
     });
+    var x = el.getAttributeNS(XL, "data-gk-href"); // xlink:data-gk-href, as an XML page has it
+    if (x != null) { el.setAttributeNS(XL, "xlink:href", x); el.removeAttributeNS(XL, "data-gk-href"); }
     el.removeAttribute("data-gk");
     var ph = el.previousElementSibling, up = el.parentNode;
     if (ph && ph.hasAttribute("data-gk-ph")) {
@@ -56,9 +62,9 @@
       if (!el.hasAttribute("data-gk-hidden")) el.hidden = false;
     }
     el.removeAttribute("data-gk-hidden");
-    if (el.tagName == "SOURCE" && up.load) up.load();
+    if (is(el, "source") && up.load) up.load();
     // a refresh is acted on when the element is inserted, not when its attribute changes
-    if (el.tagName == "META") up.replaceChild(el.cloneNode(), el);
+    if (is(el, "meta")) up.replaceChild(el.cloneNode(), el);
   }
 
   // Scripts (and styles) only run when inserted: re-create them one by one, in document order,
@@ -66,17 +72,19 @@
   function recreate(queue) {
     var el = queue.shift();
     if (!el) return;
-    var n = d.createElement(el.tagName), ext, ph = el.previousElementSibling;
+    var n = d.createElementNS(el.namespaceURI, (el.prefix ? el.prefix + ":" : "") + el.localName),
+      ext, ph = el.previousElementSibling;
     // a share button drawn by a script (LinkedIn's) had a share link before it
     if (ph && ph.hasAttribute("data-gk-ph")) ph.remove();
     [].forEach.call(el.attributes, function (a) {
-      var k = a.name;
+      var k = a.namespaceURI ? a.localName : a.name;
       if (k == "type" || k == "data-gk" || k == "data-gk-css") return;
       if (!k.indexOf("data-gk-")) k = k.slice(8);
-      n.setAttribute(k, a.value);
+      if (a.namespaceURI) n.setAttributeNS(a.namespaceURI, (a.prefix ? a.prefix + ":" : "") + k, a.value);
+      else n.setAttribute(k, a.value);
     });
     n.textContent = el.textContent;
-    ext = n.tagName == "SCRIPT" && n.src;
+    ext = is(n, "script") && n.src;
     if (ext) n.onload = n.onerror = function () { recreate(queue); };
     el.parentNode.replaceChild(n, el);
     if (!ext) recreate(queue);
@@ -87,7 +95,7 @@
     all("[data-gk]", root).forEach(function (el) {
       if (el.hasAttribute("data-gk-css")) unmark(el, ok);
       if (!ready(el, ok)) return;
-      if (el.tagName == "SCRIPT" || el.tagName == "STYLE") queue.push(el);
+      if (is(el, "script") || is(el, "style")) queue.push(el);
       else wake(el);
     });
     recreate(queue);
@@ -190,7 +198,7 @@
         apply(s);
       }, function () {
         // the endpoint did not answer as expected: the plain form still does the job
-        var i = d.createElement("input");
+        var i = d.createElementNS(XH, "input");
         i.type = "hidden";
         i.name = "choice";
         i.value = choice;

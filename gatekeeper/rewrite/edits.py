@@ -82,6 +82,7 @@ class Edit:
     hide: str = ""  # MARKER on an embed: "hidden", or "data-gk-hidden" beside the tag's own `hidden`
     slash_after: bool = False  # MARKER: a "/" follows (an unquoted value would swallow it)
     bare: bool = False
+    xml: bool = False  # MARKER in an XML document: every attribute gets a value (`hidden=""`)
 
     def render(self) -> str:
         kind = self.kind
@@ -92,10 +93,11 @@ class Edit:
             else:
                 text = ' data-gk="' + " ".join(self.services) + '"'
                 text += ' type="text/plain"' if self.text_plain else ""
+            empty = '=""' if self.xml else ""
             if self.url_marks:
-                text += " data-gk-css"
+                text += " data-gk-css" + empty
             if self.hide:
-                text += " " + self.hide
+                text += " " + self.hide + empty
             return text + " " if self.bare and self.slash_after else text
         if kind is Insert.RENAME:
             return "data-gk-"

@@ -80,19 +80,8 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
         # (one in a <template> is not the document's, but parsers disagree on where a template
         # ends, and script may clone it: a third party there is made inert too; and so is one
         # after the first, which another reading of the page may take for the first)
-        attrs = p.attrs_of(m)
-        href = attrs.get("href")
-        if href is not None:
-            need = _Need()
-            if check(p, need, href, "base"):
-                # a third party not allowed: every relative URL (the snippets' too) would go
-                # there; made inert, the next <base href> is the one browsers use
-                renamed = ["href", *generic(p, attrs, "base", need)]  # its style too
-                apply_marking(p, marking_for(m, "base", attrs, start, need, renamed), start, None)
-                return end
-            if not p.base_seen and html_base:
-                p.base_seen = True
-                _set_base(p, href)
+        if base_start(p, m, start, counts=html_base):
+            return end
     elif name == "head":
         if p.head_end < 0 and top_level:
             p.head_end = end
@@ -107,6 +96,25 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
             p.fstack.pop()  # a block start tag closes an open <p>
         p.fstack.append((name, _HTML_ELEMENT, False))
     return end
+
+
+def base_start(p: _Pass, m: re.Match[str], start: int, *, counts: bool = True) -> bool:
+    """A <base href>: True when it was made inert (a third party not allowed: every relative URL, the
+    snippets' too, would go there; made inert, the next <base href> is the one browsers use); else
+    the first one that `counts` sets the base."""
+    attrs = p.attrs_of(m)
+    href = attrs.get("href")
+    if href is None:
+        return False
+    need = _Need()
+    if check(p, need, href, "base"):
+        renamed = ["href", *generic(p, attrs, "base", need)]  # its style too
+        apply_marking(p, marking_for(m, "base", attrs, start, need, renamed), start, None)
+        return True
+    if not p.base_seen and counts:
+        p.base_seen = True
+        _set_base(p, href)
+    return False
 
 
 def self_closing(p: _Pass, m: re.Match[str]) -> bool:

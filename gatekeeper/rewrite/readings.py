@@ -15,6 +15,8 @@ from .reading import _Pass
 from .tokenizing import _DOCTYPE
 from .tree import _MAX_READINGS, _State
 from .walk import paranoid, walk
+from .xml_markup import xml_edits
+from .xml_reading import xml_walk
 
 
 def rewrite(html: str, ctx: PageContext) -> Rewritten:
@@ -28,8 +30,11 @@ def rewrite(html: str, ctx: PageContext) -> Rewritten:
         return Rewritten(html, error=f"rewrite failed: {type(e).__name__}: {e}")
 
 
-def plan(html: str, ctx: PageContext) -> Plan:
-    """The insertions that rewrite `html` (body.py splices them into the original bytes)."""
+def plan(html: str, ctx: PageContext, *, xml: bool = False) -> Plan:
+    """The insertions that rewrite `html` (body.py splices them into the original bytes). `xml`: the
+    page is an XML document, read as XML (`xml_reading`; raises NotReadable when it cannot be read
+    for sure) and changed by well-formed insertions only (`xml_markup`)."""
+    read = xml_walk if xml else walk
     prep = _prepared(ctx.registry)
     site_host, page = _site(ctx.page_url)
     live: frozenset[str] = frozenset()
@@ -39,20 +44,20 @@ def plan(html: str, ctx: PageContext) -> Plan:
             html, PageContext(ctx.registry, ctx.granted, ctx.page_url), prep,
             site_host=site_host, base=page, live=live,
         )  # fmt: skip
-        walk(probe)
+        read(probe)
         live = frozenset(s.id for e in probe.embeds if e.index in ctx.once for s in e.services)
     main = _Pass(html, ctx, prep, site_host=site_host, base=page, live=live)
-    walk(main)
+    read(main)
     if main.base_seen and not main.base.first_party:
         # A third-party <base>: relative URLs above it may resolve against it too (browsers resolve
         # some only once the parser has moved on). Read the page again with that base from the top.
         base = main.base
         main = _Pass(html, ctx, prep, site_host=site_host, base=base, live=live)
         main.base_seen = main.base_fixed = True
-        walk(main)
+        read(main)
     edits = main.edits
     blocked = main.blocked
-    if "<![CDATA[" in html:
+    if "<![CDATA[" in html and not xml:  # (an XML document has no preload scanner)
         _cdata_readings(main, html)
     if main.alternatives or main.doubt_at >= 0:
         _other_readings(main, html, ctx, prep, site_host, live)
@@ -74,6 +79,8 @@ def plan(html: str, ctx: PageContext) -> Plan:
             at = doctype.end() if doctype is not None else (1 if html.startswith("\ufeff") else 0)
         edits.append(Edit(at, Insert.SNIPPET, head))
         edits.append(Edit(max(main.body_snippet_at(), at), Insert.SNIPPET, body))
+    if xml:
+        edits[:] = xml_edits(edits, html)
     edits.sort(key=lambda e: (e.at, e.kind))
     return Plan(
         tuple((e.at, e.render()) for e in edits),

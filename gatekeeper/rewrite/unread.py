@@ -17,7 +17,8 @@ from .urls import _target
 # (too big, an encoding it cannot decode, a failure) still loses its third-party refreshes, by a scan
 # for <meta> tags that needs no parse, over bytes in any ASCII-compatible charset.
 
-_META_AT: Final = re.compile(rb"<[mM][eE][tT][aA](?=[\t\n\f\r /])")
+# (with a prefix too: `<h:meta>` is XHTML's <meta> in an XML document; in HTML an unknown element)
+_META_AT: Final = re.compile(rb"<(?:[A-Za-z_][\w.\-]*+:)?[mM][eE][tT][aA](?=[\t\n\f\r /])")
 
 
 def refresh_leaves(content: str, registry: Registry, granted: frozenset[str], page_url: str) -> bool:

@@ -1,7 +1,6 @@
 """One run over every class of response issue 10 found, in Chromium: no third-party request before
-consent, and (for HTML) the banner there and working. XML documents are protected by the CSP alone
-and get no banner (docs/SECURITY.md says so); they are checked for the leak only. The bare-page
-controls for each class are in test_paths_responses.py."""
+consent, and the banner there and working (XHTML pages, read as XML, too: tests/browser/test_xhtml.py
+has more). The bare-page controls for each class are in test_paths_responses.py."""
 
 from __future__ import annotations
 
@@ -45,8 +44,8 @@ CLASSES: dict[str, tuple[list[tuple[bytes, bytes]], bytes, bool]] = {
         True,
     ),
     "websocket": ([(CT, b"text/html")], WS_PAGE, True),
-    "xhtml": ([(CT, b"application/xhtml+xml")], XHTML, False),
-    "xhtml-as-xml": ([(CT, b"text/xml")], XHTML, False),
+    "xhtml": ([(CT, b"application/xhtml+xml")], XHTML, True),
+    "xhtml-as-xml": ([(CT, b"text/xml")], XHTML, True),
 }
 
 
