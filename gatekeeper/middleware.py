@@ -386,6 +386,8 @@ class _Page:
             return False
         if rtype.kind is Kind.UNKNOWN:
             return True  # sniffed when the body is here; rewritten only if the browser reads HTML
+        if rtype.kind is Kind.XML:
+            return True  # a feed as text/xml is served as it came, validators and all
         self._will_rewrite(headers)
         return True
 
@@ -506,6 +508,8 @@ class _Page:
             self._will_rewrite(MutableHeaders(scope=self.start))
         out = await self._rewrite(body)
         headers = MutableHeaders(scope=self.start)  # a new view: _rewrite may have replaced the list
+        if self.type.kind is Kind.XML and out != body:
+            self._will_rewrite(headers)  # (an XML document not read as XHTML may come back unchanged)
         if "content-length" in headers or out != body:
             headers["content-length"] = str(len(out))
         await send(self.start)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import brotli  # type: ignore[import-untyped]
@@ -28,26 +29,19 @@ FILLER = b"<p>filler text</p>" * 40_000
 PAGE = b"<!doctype html><html><head>" + REFRESH + b"</head><body>" + FILLER + b"</body></html>"
 
 
-def encode(data: bytes, coding: str) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        return gzip.compress(data)
-    if coding == "deflate":
-        return zlib.compress(data)
-    if coding == "deflate-raw":
-        c = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        return c.compress(data) + c.flush()
-    assert coding == "br"
-    return bytes(brotli.compress(data))
+def _raw_deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
 
 
-def decode(data: bytes, coding: str) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        return gzip.decompress(data)
-    if coding == "deflate":
-        return zlib.decompress(data)
-    if coding == "deflate-raw":
-        return zlib.decompress(data, -zlib.MAX_WBITS)
-    return bytes(brotli.decompress(data))
+# coding -> (compress, decompress), by other code than the product's
+CODERS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "gzip": (gzip.compress, gzip.decompress),
+    "x-gzip": (gzip.compress, gzip.decompress),
+    "deflate": (zlib.compress, zlib.decompress),
+    "deflate-raw": (_raw_deflate, lambda data: zlib.decompress(data, -zlib.MAX_WBITS)),
+    "br": (brotli.compress, brotli.decompress),
+}
 
 
 CHAINS = [["gzip"], ["x-gzip"], ["deflate"], ["deflate-raw"], ["br"], ["gzip", "gzip"], ["deflate", "br"]]
@@ -59,13 +53,13 @@ def header(chain: list[str]) -> str:
 
 def compressed(data: bytes, chain: list[str]) -> bytes:
     for c in chain:
-        data = encode(data, c)
+        data = bytes(CODERS[c][0](data))
     return data
 
 
 def inflated(data: bytes, chain: list[str]) -> bytes:
     for c in reversed(chain):
-        data = decode(data, c)
+        data = bytes(CODERS[c][1](data))
     return data
 
 

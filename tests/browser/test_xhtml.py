@@ -38,7 +38,11 @@ TYPES = {"xhtml": b"application/xhtml+xml", "xml": b"text/xml"}
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    ctype = TYPES[scope["path"].strip("/")]
+    ctype = TYPES.get(scope["path"].strip("/"))
+    if ctype is None:  # (the browser's /favicon.ico)
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", ctype)]})
     await send({"type": "http.response.body", "body": PAGE})
 
@@ -85,8 +89,17 @@ def test_nothing_leaves_and_accept_loads_the_embed(serve, stub, browser_context,
     assert stub.hits_for(TRACKER) == []
 
 
+# the banner's "Accept all", a placeholder's "Always allow"
+NO_JS_CHOICES = {
+    "banner": "[data-gk-banner] button[name=choice][value=all]",
+    "placeholder": "[data-gk-ph='0'] button[value=allow]",
+}
+
+
 @pytest.mark.parametrize("kind", sorted(TYPES))
-def test_without_javascript_the_forms_decide(serve, stub, browser_context, guarded, kind):
+@pytest.mark.parametrize("choice", sorted(NO_JS_CHOICES))
+def test_without_javascript_the_forms_decide(serve, stub, browser_context, guarded, kind, choice):
+    button = NO_JS_CHOICES[choice]
     tab = browser_context(javascript=False).new_page()
     url = f"{serve(guarded)}/{kind}"
     tab.goto(url, wait_until="load")
@@ -94,19 +107,8 @@ def test_without_javascript_the_forms_decide(serve, stub, browser_context, guard
     assert tab.url == url and leaks(stub) == []
     assert tab.is_visible("[data-gk-banner]")
     with tab.expect_navigation():
-        tab.click("[data-gk-banner] button[name=choice][value=all]")
-    assert tab.url == url  # back on the page (303 to next)
+        tab.click(button)
+    assert tab.url.split("#")[0] == url  # back on the page (303 to next)
     stub.wait_for(YOUTUBE, "/embed/xhtml1", timeout=10)
     assert not tab.is_visible("[data-gk-banner]")  # decided: only "Privacy settings" shows
-    assert stub.hits_for(TRACKER) == []
-
-
-@pytest.mark.parametrize("kind", sorted(TYPES))
-def test_a_placeholder_button_works_without_javascript(serve, stub, browser_context, guarded, kind):
-    tab = browser_context(javascript=False).new_page()
-    url = f"{serve(guarded)}/{kind}"
-    tab.goto(url, wait_until="load")
-    with tab.expect_navigation():
-        tab.click("[data-gk-ph='0'] button[value=allow]")
-    stub.wait_for(YOUTUBE, "/embed/xhtml1", timeout=10)
     assert stub.hits_for(TRACKER) == []
