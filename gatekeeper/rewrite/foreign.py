@@ -111,7 +111,7 @@ def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -
         found = p.shared.ahead.next(name, end)
         stop = found if found >= 0 else len(p.html)
         if found >= 0:
-            p.alternatives.append((stop, (p.fstack.nodes[-1], p.in_select)))
+            p.alternatives.add(stop, p.fstack.nodes[-1].states[p.in_select])
         stretches = p.raw_stretches
         stretches.append(end)
         stretches.append(stop)

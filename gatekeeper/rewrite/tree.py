@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import time
 from array import array
+from collections.abc import Iterator
 from typing import Final
 
 from .context import OutOfTime
@@ -24,12 +25,15 @@ class _Node:
     """A stack of open foreign frames, interned: one object per distinct stack in a page, so the
     state of a reading is compared by identity and kept for every tag at no cost, however deep."""
 
-    __slots__ = ("children", "frame", "parent")
+    __slots__ = ("children", "frame", "parent", "states")
 
     def __init__(self, frame: _Frame | None, parent: _Node | None) -> None:
         self.frame = frame
         self.parent = parent
         self.children: dict[_Frame, _Node] = {}
+        # the two states of a reading with these frames open (outside, inside <select>): one object
+        # each, however many tags and other readings refer to them
+        self.states: tuple[_State, _State] = ((self, False), (self, True))
 
     def child(self, frame: _Frame) -> _Node:
         node = self.children.get(frame)
@@ -48,6 +52,34 @@ class _Node:
 
 
 _State = tuple[_Node, bool]  # what decides how the next token is read: open frames, in <select>
+
+
+class _Readings:
+    """The other readings a reading noted: where each starts and in which state, in the order noted
+    (positions as machine integers, states interned: 16 bytes each)."""
+
+    __slots__ = ("at", "states")
+
+    def __init__(self) -> None:
+        self.at = array("q")
+        self.states: list[_State] = []
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __iter__(self) -> Iterator[tuple[int, _State]]:
+        return zip(self.at, self.states, strict=True)
+
+    def add(self, pos: int, state: _State) -> None:
+        self.at.append(pos)
+        self.states.append(state)
+
+    def drop_met(self, pos: int, state: _State) -> None:
+        """Forget the last one noted if it starts at `pos` in `state`: the reading that noted it
+        has read on from there the same way."""
+        if self.states and self.states[-1] is state and self.at[-1] == pos:
+            self.at.pop()
+            self.states.pop()
 
 
 class _Stack:

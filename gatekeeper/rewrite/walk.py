@@ -38,7 +38,7 @@ def walk(p: _Pass, pos: int = 0) -> None:
     meet = p.meet
     # a secondary reading reads no further than what is left of the characters they share
     budget = p.shared.budget if meet is not None else None
-    state: _State = (fstack.node(), p.in_select)
+    state: _State = fstack.node().states[p.in_select]
     nodes = fstack.nodes  # (the same list too)
     clock = 0
     stop = len(html)
@@ -82,11 +82,11 @@ def walk(p: _Pass, pos: int = 0) -> None:
         start = m.start(1)
         node = nodes[-1]
         if state[0] is not node or state[1] != p.in_select:
-            state = (node, p.in_select)
-        if meet is None and alternatives and alternatives[-1][0] == start and alternatives[-1][1] == state:
-            # the other reading noted last has met the main one already (an SVG <style> read to
-            # its end tag either way): no need to keep it until the readings are merged
-            alternatives.pop()
+            state = node.states[p.in_select]
+        if meet is None and alternatives:
+            # the other reading noted last may have met the main one already (an SVG <style> read
+            # to its end tag either way): no need to keep it until the readings are merged
+            alternatives.drop_met(start, state)
         if meet is not None and meet.state_at_tag(start) == state:
             p.met = True
             return  # this reading has met the main one
