@@ -60,7 +60,7 @@ class _Pass:
         self.embeds: list[Embed] = []
         self.embed_count = 0
         self.needs = _Need()  # everything needed by the document (srcdoc analysis)
-        self.shared = shared if shared is not None else _Shared(html, ctx.deadline)
+        self.shared = shared if shared is not None else _Shared(html, ctx.deadline, srcdoc=depth > 0)
         if state is None:
             state = self.shared.root.states[False]
         self.fstack = _Stack(state[0])

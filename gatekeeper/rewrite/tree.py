@@ -4,6 +4,7 @@ the look-ahead index, and the work every reading of one page shares (budgets, de
 from __future__ import annotations
 
 import bisect
+import re
 import time
 from array import array
 from collections.abc import Iterator
@@ -11,9 +12,10 @@ from typing import Final
 
 from .context import OutOfTime
 from .fetching import _WIDGET_HINT
-from .tokenizing import _RAW_END, _WIDGET_TAG_AT
+from .tokenizing import _DOCTYPE, _RAW_END, _WIDGET_TAG_AT
 
 _MAX_READINGS: Final = 64
+_HTML5_DOCTYPE: Final = re.compile(r"<!doctype[\t\n\f\r ]++html[\t\n\f\r ]*+>", re.I)
 
 _Frame = tuple[str, int, bool]  # an open SVG/MathML element: name, kind, in MathML
 # Deeper than this, the stack of open foreign content is not followed: the reading stops there and
@@ -176,12 +178,14 @@ class _Shared:
     """What every reading of one page shares: the interned stacks, the look-ahead index, and the
     work the secondary readings may still do."""
 
-    __slots__ = ("_widget_at", "ahead", "budget", "deadline", "html", "root")
+    __slots__ = ("_doctype_read", "_quirks", "_widget_at", "ahead", "budget", "deadline", "html", "root")
 
-    def __init__(self, html: str, deadline: float | None) -> None:
+    def __init__(self, html: str, deadline: float | None, *, srcdoc: bool = False) -> None:
         self.html = html
         self.deadline = deadline
         self._widget_at: list[int] | None = None
+        self._doctype_read = srcdoc  # an iframe srcdoc document is never in quirks mode
+        self._quirks: bool | None = False if srcdoc else None
         self.root = _Node(None, None)
         self.ahead = _Ahead(html)
         # characters the secondary readings may read together, and those the re-readings of SVG
@@ -205,6 +209,20 @@ class _Shared:
                     found.append(lt)
             self._widget_at = found
         return self._widget_at
+
+    def quirks(self) -> bool | None:
+        """Whether the page is read in quirks mode: True without a doctype, False with the HTML
+        standard's `<!DOCTYPE html>`, None for another doctype (legacy ones may be either)."""
+        if not self._doctype_read:
+            self._doctype_read = True
+            m = _DOCTYPE.match(self.html)
+            if m is None:
+                self._quirks = True
+            else:
+                doctype = self.html[: m.end()]
+                doctype = doctype[doctype.lower().rindex("<!doctype") :]
+                self._quirks = False if _HTML5_DOCTYPE.fullmatch(doctype) else None
+        return self._quirks
 
     def on_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -3,6 +3,9 @@ step; and the paranoid pass that takes every "<name ...>" for a tag where the re
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from .context import TooMuchWork
 from .elements import element
 from .fetching import _FETCHERS, _SVG_FETCH
@@ -126,6 +129,9 @@ def walk(p: _Pass, pos: int = 0) -> None:
             return
 
 
+_MAYBE_CSS: Final = re.compile(r"[uU][rR][lL]\(|&")  # what SVG's url() attributes need to fetch
+
+
 def paranoid(p: _Pass, pos: int) -> None:
     """Take every "<name ...>" from `pos` on for a tag, in HTML and in SVG alike."""
     html = p.html
@@ -148,7 +154,8 @@ def paranoid(p: _Pass, pos: int) -> None:
         if m.start(4) == m.end(4) and name != "script" and name != "style":
             continue  # no attributes: nothing to fetch from (a script or style may have its text)
         start, end = m.start(1), m.end()
-        if name in _SVG_FETCH:
+        if name in _SVG_FETCH or name == "svg" or _MAYBE_CSS.search(html, start, end) is not None:
+            # (read as SVG too: a fill="url()" or the like, in an SVG element or one taken for it)
             svg_element(p, m, name, p.attrs_of(m), start, end)
         if name == "script":
             if not p.spend(len(html) - end):
