@@ -37,12 +37,15 @@ _RUN: Final = (
     + r"|[.+](?![0-9])|-(?![0-9.a-zA-Z_\-\\\x00\x80-\U0010ffff])|/(?!\*))++"
 )  # fmt: skip
 _TOKEN: Final = re.compile(
-    _RUN + r"|(/\*(?s:.*?)(?:\*/|\Z))"  # 1 comment
+    # 1 the common url(...): unquoted, no escape (any other url( is read by _url_token)
+    r"[uU][rR][lL]\([ \t\n\r\f]*+([^)\\ \t\n\r\f\"'(\x01-\x08\x0b\x0e-\x1f\x7f]*+)[ \t\n\r\f]*+(?:\)|\Z)|"
+    + _RUN
+    + r"|(/\*(?s:.*?)(?:\*/|\Z))"  # 2 comment
     r"""|("(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])|\\\Z)*+"?|'(?:[^'\\\n\r\f]++|\\(?:\r\n|[\s\S])|\\\Z)*+'?)"""
-    r"|(<!--|-->)"  # 3 CDO, CDC: ignored (`<!--url(` is a url all the same)
-    r"|(" + _NUMBER + r"(?:" + _NAME + r"|%)?+)"  # 4 a number or dimension: `2url(` is no function
-    r"|(@|\#)?+(" + _NAME + r")(\()?+"  # 5 at-keyword or hash, 6 a name, 7 a function
-    r"|(\()|(\))"  # 8, 9
+    r"|(<!--|-->)"  # 4 CDO, CDC: ignored (`<!--url(` is a url all the same)
+    r"|(" + _NUMBER + r"(?:" + _NAME + r"|%)?+)"  # 5 a number or dimension: `2url(` is no function
+    r"|(@|\#)?+(" + _NAME + r")(\()?+"  # 6 at-keyword or hash, 7 a name, 8 a function
+    r"|(\()|(\))"  # 9, 10
     r"|[\s\S]",  # nothing that can matter
 )
 _SPACE: Final = re.compile(r"[ \t\n\r\f]*+")
@@ -86,35 +89,37 @@ def sheet_urls(css: str) -> list[SheetUrl]:
         assert m is not None  # the last alternative takes any character
         pos = m.end()
         kind = m.lastindex
-        if kind is None or kind in (1, 3):  # nothing that can matter, a comment, CDO/CDC
+        if kind is None or kind in (2, 4):  # nothing that can matter, a comment, CDO/CDC
             if kind is None and importing and not css[m.start() : pos].isspace():
                 importing = False
             continue
-        if kind == 2:
+        if kind == 1:
+            urls.append(SheetUrl(m.start(1), m.group(1)))
+        elif kind == 3:
             top = frames[-1] if frames else _NONE
             if importing or top in (_ALL, _ONE):
-                urls.append(SheetUrl(m.start() + 1, _string_value(m.group(2))))
+                urls.append(SheetUrl(m.start() + 1, _string_value(m.group(3))))
                 if top == _ONE and not importing:
                     frames[-1] = _NONE
-        elif kind == 7:
-            name = _name(m.group(6))
-            if m.group(5) is None and name == "url":
+        elif kind == 8:
+            name = _name(m.group(7))
+            if m.group(6) is None and name == "url":
                 space = _SPACE.match(css, pos).end()  # type: ignore[union-attr]
                 if space < n and css[space] in "\"'":
                     frames.append(_ONE)
                 else:
                     pos = _url_token(css, space, urls)
             else:
-                frames.append(_FUNCTIONS.get(name, _NONE) if m.group(5) is None else _NONE)
-                if m.group(5) is not None:  # `@x(` or `#x(`: a paren block after the token
-                    importing = m.group(5) == "@" and name == "import"
+                frames.append(_FUNCTIONS.get(name, _NONE) if m.group(6) is None else _NONE)
+                if m.group(6) is not None:  # `@x(` or `#x(`: a paren block after the token
+                    importing = m.group(6) == "@" and name == "import"
                     continue
-        elif kind == 6 and m.group(5) == "@":
-            importing = _name(m.group(6)) == "import"
+        elif kind == 7 and m.group(6) == "@":
+            importing = _name(m.group(7)) == "import"
             continue
-        elif kind == 8:
+        elif kind == 9:
             frames.append(_NONE)
-        elif kind == 9 and frames:
+        elif kind == 10 and frames:
             frames.pop()
         importing = False
     return urls

@@ -46,7 +46,7 @@ def marking_for(
         "hidden" in attrs.first,
         m.end(3) - start,
         renames,
-        tuple((at - start, mark) for at, mark in url_marks or ()),
+        tuple([(at - start, mark) for at, mark in url_marks or ()]),
     )
 
 
