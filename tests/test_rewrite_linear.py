@@ -6,12 +6,13 @@ several runs of CPU time, each with a new registry so nothing is memoized from t
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 from fuzz.adversarial import FAMILIES, context
 
-from gatekeeper.rewrite import plan
+from gatekeeper.rewrite import TooMuchWork, plan
 
 SMALL = 24_000
 RATIO = 6.0
@@ -19,7 +20,8 @@ RATIO = 6.0
 REDUCED = (
     "svg-script", "svg-foreignobject", "math-mi", "nested-div-svg", "svg-noscript-open", "svg-cdata",
     "svg-raw-closed", "noscript-open", "noscript-closed", "nested-select", "text-post", "iframes",
-    "script-open", "unclosed-tags", "css-url-storm", "srcset-huge", "many-base",
+    "script-open", "unclosed-tags", "css-url-storm", "srcset-huge", "many-base", "paranoid-open-names",
+    "paranoid-open-quote",
 )  # fmt: skip
 
 
@@ -28,7 +30,8 @@ def cost(page: str, runs: int = 3) -> float:
     for _ in range(runs):
         ctx = context()
         start = time.process_time()
-        plan(page, ctx)
+        with contextlib.suppress(TooMuchWork):  # given up (the page is served unread): it counts too
+            plan(page, ctx)
         best = min(best, time.process_time() - start)
     return best
 

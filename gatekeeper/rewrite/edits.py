@@ -87,23 +87,40 @@ class Edit:
     def render(self) -> str:
         kind = self.kind
         if kind is Insert.MARKER:
-            if self.bare:
-                text = " data-gk=" + "&#32;".join(self.services)
-                text += " type=text/plain" if self.text_plain else ""
-            else:
-                text = ' data-gk="' + " ".join(self.services) + '"'
-                text += ' type="text/plain"' if self.text_plain else ""
-            empty = '=""' if self.xml else ""
-            if self.url_marks:
-                text += " data-gk-css" + empty
-            if self.hide:
-                text += " " + self.hide + empty
-            return text + " " if self.bare and self.slash_after else text
+            key = (
+                self.services,
+                self.hide,
+                self.text_plain,
+                self.url_marks,
+                self.slash_after,
+                self.bare,
+                self.xml,
+            )
+            text = _MARKERS.get(key)
+            if text is None:
+                if len(_MARKERS) >= 1024:
+                    _MARKERS.clear()
+                text = _MARKERS[key] = self._marker()
+            return text
         if kind is Insert.RENAME:
             return "data-gk-"
         if kind is Insert.PRELOAD_STOP:
             return "<!--" if self.bare else _PRELOAD_STOP  # no ">": still a CSS no-op inside a tag
         return self.text
+
+    def _marker(self) -> str:
+        if self.bare:
+            text = " data-gk=" + "&#32;".join(self.services)
+            text += " type=text/plain" if self.text_plain else ""
+        else:
+            text = ' data-gk="' + " ".join(self.services) + '"'
+            text += ' type="text/plain"' if self.text_plain else ""
+        empty = '=""' if self.xml else ""
+        if self.url_marks:
+            text += " data-gk-css" + empty
+        if self.hide:
+            text += " " + self.hide + empty
+        return text + " " if self.bare and self.slash_after else text
 
     def merged(self, other: Edit) -> Edit:
         """One marker for a tag that two readings make inert: what either found it waits for."""
@@ -114,6 +131,10 @@ class Edit:
             text_plain=self.text_plain or other.text_plain,
             url_marks=self.url_marks or other.url_marks,
         )
+
+
+# each distinct marker rendered once (a page of many embeds waiting for one service: one string)
+_MARKERS: dict[tuple[tuple[str, ...], str, bool, bool, bool, bool, bool], str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ _MAX_SRCDOC_DEPTH: Final = 4  # iframes in srcdoc in srcdoc...: past this, one t
 
 
 def element(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> None:
+    if m.start(4) == m.end(4):
+        return  # a tag with no attributes fetches nothing
     html = p.html
     widget = p.widgets and name in _WIDGET_TAGS and _WIDGET_RE_CLASS.search(html, start, end) is not None
     if widget:

@@ -9,7 +9,7 @@ from typing import Final
 
 from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
-from .css import css_urls
+from .css import _css_may_fetch, css_urls
 from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
 from .html_tags import self_closing
 from .marking import apply_marking, marking_for
@@ -31,30 +31,31 @@ from .urls import _decode_text, _srcset_urls, decode_attribute
 
 def foreign_end(p: _Pass, name: str, end: int) -> None:
     fstack = p.fstack
-    if fstack[-1][1] == _HTML_ELEMENT:
+    frames = fstack.frames  # (read directly: the same list while frames come and go)
+    if frames[-1][1] == _HTML_ELEMENT:
         if _in_body_end(p, name, end) is None:
             # Ignored while an HTML element is the current node. Implied end tags (a <p> that a
             # <div> closed) can make us think one is open when none is: read it as a foreign end too.
-            for i in range(len(fstack) - 1, -1, -1):
-                if fstack[i][1] != _HTML_ELEMENT and fstack[i][0] == name:
+            for i in range(len(frames) - 1, -1, -1):
+                if frames[i][1] != _HTML_ELEMENT and frames[i][0] == name:
                     p.other_reading(end, i)
                     break
         return
-    for i in range(len(fstack) - 1, -1, -1):
-        frame = fstack[i]
+    for i in range(len(frames) - 1, -1, -1):
+        frame = frames[i]
         if frame[1] == _HTML_ELEMENT:  # the walk reached an HTML element: the in-body rules
             _in_body_end(p, name, end)
             return
         if frame[0] == name:
             fstack.cut(i)
             return
-    if fstack[-1][1] != _FOREIGN:
+    if frames[-1][1] != _FOREIGN:
         return
     # "</p>" and "</br>" leave foreign content in today's HTML standard, not in older parsers;
     # another end tag closes the SVG when an HTML element of that name is open around it: both
     # readings are followed.
-    out = len(fstack)
-    while out and fstack[out - 1][1] == _FOREIGN:
+    out = len(frames)
+    while out and frames[out - 1][1] == _FOREIGN:
         out -= 1
     if name in ("p", "br") or name in _HTML_CLOSERS or name == "template":
         p.other_reading(end)
@@ -67,11 +68,12 @@ def _in_body_end(p: _Pass, name: str, end: int = -1) -> bool | None:
     """An end tag under the in-body rules, as far as our frames go: True when it closed an HTML
     element opened inside foreign content, None when an integration point stops it."""
     fstack = p.fstack
-    for i in range(len(fstack) - 1, -1, -1):
-        frame = fstack[i]
+    frames = fstack.frames  # (read directly: the same list while frames come and go)
+    for i in range(len(frames) - 1, -1, -1):
+        frame = frames[i]
         if frame[1] == _HTML_ELEMENT:
             if frame[0] == name:
-                if i < len(fstack) - 1 and end >= 0:
+                if i < len(frames) - 1 and end >= 0:
                     # closing more than the current node: an end tag we did not model (implied
                     # ones) may have closed it already; read on without closing too
                     p.other_reading(end)
@@ -90,7 +92,7 @@ def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -
     kind = _FOREIGN
     # a start tag in foreign content takes its parent's namespace: <svg> inside MathML is a MathML
     # element (only under annotation-xml does it start SVG)
-    parent = p.fstack[-1]
+    parent = p.fstack.frames[-1]
     math = parent[2] and not (name == "svg" and parent[0] == "annotation-xml")
     if not math and name in ("foreignobject", "desc", "title"):
         kind = _HTML_POINT
@@ -109,17 +111,25 @@ def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -
         found = p.shared.ahead.next(name, end)
         stop = found if found >= 0 else len(p.html)
         if found >= 0:
-            p.other_reading(stop)
-        p.raw_stretches.append((end, stop, p.foreign_at))
+            p.alternatives.append((stop, (p.fstack.nodes[-1], p.in_select)))
+        stretches = p.raw_stretches
+        stretches.append(end)
+        stretches.append(stop)
+        stretches.append(p.foreign_at)
 
 
 def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int, end: int) -> None:
     """An SVG or MathML element: href of image/use/feImage/script, style, url() in attributes,
     and the style sheet of an SVG <style>."""
+    first = attrs.first
+    if name == "style":
+        preload_break(p, end)
+    if not first and (name not in ("style", "script") or _quiet_text(p, name, end)):
+        return  # (most SVG elements on a page: nothing to fetch from)
     need = _Need()
     marks: list[tuple[int, str]] | None = []
-    renamed = generic(p, attrs, name, need, marks)
-    for attr, raw in attrs.first.items():
+    renamed = generic(p, attrs, name, need, marks) if first else []
+    for attr, raw in first.items():
         if attr in _GENERIC_ATTRS or attr.startswith("data-gk"):
             continue
         if attr in ("href", "xlink:href"):
@@ -145,25 +155,26 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         ):
             renamed.append(attr)
     text_plain = False
-    kind = attrs.get("type")
-    kind = None if kind is None else _lower(kind.strip(" \t\n\r\f"))
-    if name == "style":
-        preload_break(p, end)
+    kind = first.get("type")
+    kind = None if kind is None else _lower(decode_attribute(kind).strip(" \t\n\r\f"))
     if name == "style" and kind in (None, "", "text/css"):
         close = p.shared.ahead.next("style", end)
         stop = close if close >= 0 else len(p.html)
-        # the element may end at any tag in there (one that breaks out of SVG): each text it
-        # could have is read
-        cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(p.html, end, stop), 32)]
-        cuts.append(stop - end)
-        sheet = _plain_sheet(p.html, end, stop) if len(cuts) == 1 else None
-        found = (
-            None if sheet is None else sheet_marks(p, need, p.html[sheet[0] : sheet[1]], sheet[0], "style")
-        )
+        html = p.html
+        sheet: tuple[int, int] | None
+        if _plain_text(html, end, stop):  # (the common case) the text is the style sheet
+            cuts, sheet = [stop - end], (end, stop)
+        else:
+            # the element may end at any tag in there (one that breaks out of SVG): each text it
+            # could have is read
+            cuts = [t.start() - end for t in itertools.islice(_TAG_CUT.finditer(html, end, stop), 32)]
+            cuts.append(stop - end)
+            sheet = _plain_sheet(html, end, stop) if len(cuts) == 1 else None
+        found = None if sheet is None else sheet_marks(p, need, html[sheet[0] : sheet[1]], sheet[0], "style")
         if found is not None and marks is not None:
             marks += found  # only the URLs that are not granted are made inert
         elif p.spend(sum(cuts) + stop - end):
-            markup = p.html[end:stop]
+            markup = html[end:stop]
             for url in dict.fromkeys(
                 u for cut in cuts for u in css_urls(_decode_text(_child_text(markup[:cut])))
             ):
@@ -177,7 +188,9 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
         close = p.shared.ahead.next("script", end)
         stop = close if close >= 0 else len(p.html)
         before = len(need.services), need.undeclared
-        if p.spend(stop - end):
+        if _plain_text(p.html, end, stop):
+            signatures(p, need, p.html[end:stop])
+        elif p.spend(stop - end):
             signatures(p, need, _decode_text(_child_text(p.html[end:stop])))
         elif stop > end:
             need.add((), "", "script")
@@ -188,14 +201,34 @@ def svg_element(p: _Pass, m: re.Match[str], name: str, attrs: _Attrs, start: int
     apply_marking(p, marking, start, None)
 
 
+def _quiet_text(p: _Pass, name: str, end: int) -> bool:
+    """The text of an SVG <style> or <script> (with no attributes) is plain and cannot fetch: no
+    url() and the like, no vendor's signature. (The common case, read without more ado.)"""
+    html = p.html
+    close = p.shared.ahead.next(name, end)
+    stop = close if close >= 0 else len(html)
+    if not _plain_text(html, end, stop):
+        return False
+    if name == "style":
+        return not _css_may_fetch(html[end:stop])
+    sig = p.prep.signature_re
+    return sig is None or sig.search(html, end, stop) is None
+
+
+def _plain_text(html: str, start: int, stop: int) -> bool:
+    """No tag, comment, CDATA or character reference between `start` and `stop`: the element's text
+    is the markup itself. (Searched for "<" first: a stretch with none ends at the next tag, so the
+    stretches searched for "&" are each a run of text, read once.)"""
+    return html.find("<", start, stop) < 0 and html.find("&", start, stop) < 0
+
+
 _CDATA_SHEET: Final = re.compile(r"[\t\n\f\r ]*+<!\[CDATA\[((?:[^\]]++|\](?!\]>))*+)\]\]>[\t\n\f\r ]*+")
 
 
 def _plain_sheet(html: str, end: int, stop: int) -> tuple[int, int] | None:
     """Where an SVG <style>'s text is its markup as written (no reference, tag or comment in it, or
     one CDATA section), so marks can go in: (start, end) of that text, or None."""
-    markup = html[end:stop]
-    if "<" not in markup and "&" not in markup:
+    if _plain_text(html, end, stop):
         return end, stop
     m = _CDATA_SHEET.match(html, end, stop)
     return (m.start(1), m.end(1)) if m is not None and m.end() == stop else None

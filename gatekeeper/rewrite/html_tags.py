@@ -22,8 +22,8 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
     if p.in_select:
         if name in ("input", "keygen", "textarea", "select"):
             p.in_select = False  # these close the <select> (in parsers with a select mode)
-            for i in range(len(p.fstack) - 1, -1, -1):
-                if p.fstack[i] == ("select", _HTML_ELEMENT, False):
+            for i in range(len(p.fstack.frames) - 1, -1, -1):
+                if p.fstack.frames[i] == ("select", _HTML_ELEMENT, False):
                     p.fstack.cut(i)
                     break
             if name == "select":
@@ -47,21 +47,21 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
         return -1 if rest is None else rest.end()
     if name in _FETCHERS or name in _WIDGET_TAGS:
         element(p, m, name, start, end)
-        if p.fstack and name not in _VOID:
-            if name in _CLOSES_P and p.fstack[-1] == ("p", _HTML_ELEMENT, False):
+        if p.fstack.frames and name not in _VOID:
+            if name in _CLOSES_P and p.fstack.frames[-1] == ("p", _HTML_ELEMENT, False):
                 p.fstack.pop()
             p.fstack.append((name, _HTML_ELEMENT, False))
         return end
     if name in ("svg", "math"):
         element(p, m, name, start, end)
         if not self_closing(p, m):
-            if not p.fstack:
+            if not p.fstack.frames:
                 p.foreign_at = start
             p.fstack.append((name, _FOREIGN, name == "math"))
         return end
     if name == "plaintext":
         return -1
-    top_level = not p.template_depth and not p.fstack
+    top_level = not p.template_depth and not p.fstack.frames
     html_base = not p.template_depth  # a <base> in HTML content counts, even in an SVG <desc>
     if name == "noscript":
         # with scripting on, the element is raw text up to the first "</noscript"
@@ -91,8 +91,8 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
         lang = p.attrs_of(m).get("lang")
         p.lang = lang.strip() if lang is not None else None
     element(p, m, name, start, end)
-    if p.fstack and name not in _VOID:
-        if name in _CLOSES_P and p.fstack[-1] == ("p", _HTML_ELEMENT, False):
+    if p.fstack.frames and name not in _VOID:
+        if name in _CLOSES_P and p.fstack.frames[-1] == ("p", _HTML_ELEMENT, False):
             p.fstack.pop()  # a block start tag closes an open <p>
         p.fstack.append((name, _HTML_ELEMENT, False))
     return end

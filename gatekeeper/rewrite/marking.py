@@ -4,6 +4,7 @@ the same tag recurs), and the insertions that apply them (with an embed's placeh
 from __future__ import annotations
 
 import re
+import sys
 
 from .classify import _Need
 from .context import Blocked, Embed
@@ -26,28 +27,44 @@ def marking_for(
     """How the tag matched by `m` at `start` is made inert: `renamed` attributes, and `type=text/plain`
     for a script or style whose text is what fetches; `url_marks` (offsets in the page) before the URLs
     made inert in a style sheet or style attribute that stays live."""
-    ids = tuple(s.id for s in need.services)
-    reason = (
-        "not granted: " + ", ".join(ids)
-        if ids and not need.undeclared
-        else "undeclared third party (strict mode)"
-        if not ids
-        else "not granted: " + ", ".join(ids) + "; and an undeclared third party"
-    )
+    ids, reason, marker = _words(tuple(s.id for s in need.services), need.undeclared)
     if text_plain and "type" in attrs.first:
         renamed = [*renamed, "type"]
     renames = tuple(pos - start for attr in renamed for pos in attrs.positions(attr))
     return _Marking(
-        Blocked(need.kind or name, need.url, ids, reason),
+        Blocked(sys.intern(need.kind or name), need.url, ids, reason),
         tuple(need.services),
         need.undeclared,
-        need.marker(),
+        marker,
         text_plain,
         "hidden" in attrs.first,
         m.end(3) - start,
         renames,
         tuple([(at - start, mark) for at, mark in url_marks or ()]),
     )
+
+
+def _words(ids: tuple[str, ...], undeclared: bool) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """The ids, the reason and the marker of what a tag waits for: one copy of each per page and
+    registry, however many tags wait for the same (a page of ten thousand embeds keeps ten thousand
+    references, not copies)."""
+    key = (ids, undeclared)
+    words = _WORDS.get(key)
+    if words is None:
+        if len(_WORDS) >= 1024:
+            _WORDS.clear()
+        reason = (
+            "not granted: " + ", ".join(ids)
+            if ids and not undeclared
+            else "undeclared third party (strict mode)"
+            if not ids
+            else "not granted: " + ", ".join(ids) + "; and an undeclared third party"
+        )
+        words = _WORDS[key] = (ids, reason, (*ids, "?") if undeclared else ids)
+    return words
+
+
+_WORDS: dict[tuple[tuple[str, ...], bool], tuple[tuple[str, ...], str, tuple[str, ...]]] = {}
 
 
 def apply_marking(p: _Pass, marking: _Marking, start: int, embed: Embed | None) -> None:

@@ -4,6 +4,7 @@ share buttons a vendor's script would draw from a blockquote, a or div."""
 from __future__ import annotations
 
 import re
+import sys
 
 from ..registry import Placeholder, Service, undeclared_service
 from .checking import check, generic
@@ -69,7 +70,7 @@ def embed_template(
             height = h.group(1).strip()
     services = (service, *(s for s in need.services if s is not service))
     return (
-        name,
+        sys.intern(name),
         need.url,
         width.strip() if width is not None else None,
         height.strip() if height is not None else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 
 from .classify import _Base, _Need, _Prepared
 from .context import Blocked, Embed, PageContext
@@ -71,14 +72,14 @@ class _Pass:
         self.lang: str | None = None
         self.lang_seen = False
         # the state at every tag this reading took, in document order (positions, states)
-        self.state_at: list[int] = []
+        self.state_at = array("q")  # (positions as machine integers: 8 bytes a tag)
         self.state_of: list[_State] = []
         self.doubt_at = -1  # where this reading stopped following the tree builder (too deep)
         self.eof_at = len(html)  # where markup ends: the body snippet never goes past it
         # where the outermost SVG/MathML, <template> and <select> still open began: a snippet put
         # after them would land inside them, or end them and change how the rest is read
         self.foreign_at = self.template_at = self.select_at = -1
-        self.raw_stretches: list[tuple[int, int, int]] = []  # (from, to, the foreign root's start)
+        self.raw_stretches = array("q")  # from, to, the foreign root's start; from, to, root; ...
         self.met = False  # a secondary reading that met the main one (else it read to the end)
         self.other_ends: list[int] = []  # where the markup ended in the readings that never met this
         self.open_to_end = len(html)  # where a tag or quoted value left open to the end begins
@@ -105,7 +106,9 @@ class _Pass:
     def _out_of_raw_text(self, pos: int) -> int:
         """Not inside what the preload scanner reads as raw text in SVG/MathML (the snippet's
         </script> would end it there): before the <svg> or <math> around it instead."""
-        for start, stop, root in self.raw_stretches:
+        stretches = self.raw_stretches
+        for i in range(0, len(stretches), 3):
+            start, stop, root = stretches[i], stretches[i + 1], stretches[i + 2]
             if start < pos <= stop and root >= 0:
                 pos = min(pos, root)
         return pos

@@ -18,8 +18,9 @@ class _Attrs:
 
     def __init__(self, text: str, start: int, end: int) -> None:
         first: dict[str, str] = {}  # lower-case name -> raw value
-        for name, dq, sq, uq in _ATTR_RE.findall(text, start, end):
-            first.setdefault(name.lower(), dq or sq or uq)
+        if start < end:
+            for name, dq, sq, uq in _ATTR_RE.findall(text, start, end):
+                first.setdefault(name.lower(), dq or sq or uq)
         self.first = first
         self.text, self.start, self.end = text, start, end
 

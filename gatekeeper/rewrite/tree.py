@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from array import array
 from typing import Final
 
 from .context import OutOfTime
@@ -96,18 +97,27 @@ class _Ahead:
     then on every match of it is found once and each look-up is a bisection (a search per element to
     the end of the page made crafted pages quadratic)."""
 
-    __slots__ = ("found", "html", "searches")
+    __slots__ = ("found", "html", "last", "searches")
 
     SEARCHES: Final = 8
 
     def __init__(self, html: str) -> None:
         self.html = html
-        self.found: dict[str, list[int]] = {}
+        self.found: dict[str, array[int]] = {}
         self.searches: dict[str, int] = {}
+        self.last = ("", -1, -1)  # the last look-up and its answer (an element's steps ask alike)
 
     def next(self, key: str, pos: int) -> int:
         """The start of the first match at or after `pos`, or -1. `key`: a raw-text element's name
         (its end tag), or a literal string (">", "]]>")."""
+        last = self.last
+        if last[1] == pos and last[0] == key:
+            return last[2]
+        found = self._next(key, pos)
+        self.last = (key, pos, found)
+        return found
+
+    def _next(self, key: str, pos: int) -> int:
         starts = self.found.get(key)
         if starts is None:
             pattern = _RAW_END.get(key)
@@ -119,9 +129,9 @@ class _Ahead:
                     return m.start() if m is not None else -1
                 return self.html.find(key, pos)
             if pattern is not None:
-                starts = [m.start() for m in pattern.finditer(self.html)]
+                starts = array("q", (m.start() for m in pattern.finditer(self.html)))
             else:
-                starts, at = [], self.html.find(key)
+                starts, at = array("q"), self.html.find(key)
                 while at >= 0:
                     starts.append(at)
                     at = self.html.find(key, at + 1)

@@ -149,13 +149,20 @@ def _absolute(raw: str, base: str) -> str:
 
 
 _ABSOLUTE: dict[tuple[str, str], str] = {}
+# An absolute http(s) URL that urljoin returns as it is: a lower-case scheme, a host, no parameters
+# (";" in the path) and no empty query or fragment (it drops those), no brackets (it checks those).
+_ALREADY_ABSOLUTE: Final = re.compile(r"https?://[^/;?#\[\]][^;?#\[\]]*+(?:\?[^#]++)?+(?:#.++)?+", re.S)
 
 
 def _join(raw: str, base: str) -> str:
-    url = raw.strip(_STRIP).translate(_TAB_NL)
+    url = raw.strip(_STRIP)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.translate(_TAB_NL)
     m = _SCHEME.match(url)
     if (m is None or m.group(1).lower() in _SPECIAL) and "\\" in url:
         url = url.replace("\\", "/")
+    if _ALREADY_ABSOLUTE.fullmatch(url) is not None and url.isascii():
+        return url  # what urljoin would give back unchanged (a page of distinct embeds: most of them)
     try:
         return urljoin(base, url)
     except ValueError:

@@ -22,7 +22,6 @@ from .tokenizing import (
     _TAG_OPEN,
     _TEXT_POINT,
     _TOKEN_RE,
-    _lower,
 )
 from .tree import _MAX_DEPTH, _State
 
@@ -31,14 +30,16 @@ def walk(p: _Pass, pos: int = 0) -> None:
     """Read from `pos` to the end of the page, or until a secondary reading meets the main one."""
     html = p.html
     fstack = p.fstack
+    frames = fstack.frames  # (read directly: the same list while frames come and go)
     widget_at = p.widget_at
     next_widget = 0
     state_at, state_of = p.state_at, p.state_of
+    alternatives = p.alternatives
     meet = p.meet
     # a secondary reading reads no further than what is left of the characters they share
     budget = p.shared.budget if meet is not None else None
     state: _State = (fstack.node(), p.in_select)
-    nodes = fstack.nodes  # (the list object stays the same while frames come and go)
+    nodes = fstack.nodes  # (the same list too)
     clock = 0
     stop = len(html)
     read_to = pos
@@ -50,7 +51,7 @@ def walk(p: _Pass, pos: int = 0) -> None:
             budget[0] -= pos - read_to
             read_to = pos
             stop = min(len(html), pos + max(0, budget[0]))
-        if not fstack:
+        if not frames:
             html_re = _HTML_RE if p.base.first_party else _HTML_RE_BASE
             while next_widget < len(widget_at) and widget_at[next_widget] < pos:
                 next_widget += 1
@@ -63,9 +64,9 @@ def walk(p: _Pass, pos: int = 0) -> None:
                     m = _TOKEN_RE.match(html, t) if m.end() == t else html_re.match(html, pos, stop)
             else:
                 m = html_re.match(html, pos, stop)
-        elif fstack[-1][1] == _FOREIGN:
+        elif frames[-1][1] == _FOREIGN:
             m = _FOREIGN_RE.match(html, pos, stop)
-        elif fstack[-1][1] == _HTML_ELEMENT:
+        elif frames[-1][1] == _HTML_ELEMENT:
             m = _NESTED_RE.match(html, pos, stop)
         else:
             m = _POINT_RE.match(html, pos, stop)
@@ -82,22 +83,26 @@ def walk(p: _Pass, pos: int = 0) -> None:
         node = nodes[-1]
         if state[0] is not node or state[1] != p.in_select:
             state = (node, p.in_select)
+        if meet is None and alternatives and alternatives[-1][0] == start and alternatives[-1][1] == state:
+            # the other reading noted last has met the main one already (an SVG <style> read to
+            # its end tag either way): no need to keep it until the readings are merged
+            alternatives.pop()
         if meet is not None and meet.state_at_tag(start) == state:
             p.met = True
             return  # this reading has met the main one
-        if len(fstack) > _MAX_DEPTH:
+        if len(frames) > _MAX_DEPTH:
             p.doubt_at = p.eof_at = start
             return
         state_at.append(start)
         state_of.append(state)
         pos = end = m.end()
-        name = _lower(m.group(3))
+        name = m.group(3).lower()  # (`_lower`, inlined on the hottest line)
         if m.group(2) is not None:  # an end tag
             if name == "select":
                 p.in_select = False
             elif name == "template" and p.template_depth:
                 p.template_depth -= 1  # (inside SVG too: it closes the SVG with the template)
-            if fstack:
+            if frames:
                 foreign_end(p, name, end)
             elif name == "body" and not p.template_depth:
                 p.body_end = start
@@ -106,11 +111,11 @@ def walk(p: _Pass, pos: int = 0) -> None:
             elif name in ("video", "audio") and start >= p.media_live_until:
                 p.media_live_until = -1
             continue
-        if fstack:
-            top = fstack[-1][1]
+        if frames:
+            top = frames[-1][1]
             if top == _FOREIGN or (top == _TEXT_POINT and name in ("mglyph", "malignmark")):
                 if name in _BREAKOUT or (name == "font" and font_breaks(p, m)):
-                    while fstack and fstack[-1][1] == _FOREIGN:
+                    while frames and frames[-1][1] == _FOREIGN:
                         fstack.pop()
                 else:
                     foreign_start(p, m, name, start, end)
@@ -134,11 +139,14 @@ def paranoid(p: _Pass, pos: int) -> None:
         if m is None or m.group(1) is None:
             if end < len(html):
                 raise TooMuchWork("too many ways to read this page, with tags left open")
+            budget[1] -= end - lt.start()  # read to the end for nothing: paid all the same
             continue
         budget[1] -= m.end() - lt.start()
         if m.group(2) is not None:
             continue
-        name = _lower(m.group(3))
+        name = m.group(3).lower()
+        if m.start(4) == m.end(4) and name != "script" and name != "style":
+            continue  # no attributes: nothing to fetch from (a script or style may have its text)
         start, end = m.start(1), m.end()
         if name in _SVG_FETCH:
             svg_element(p, m, name, p.attrs_of(m), start, end)

@@ -112,3 +112,35 @@ def test_without_javascript_the_forms_decide(serve, stub, browser_context, guard
     stub.wait_for(YOUTUBE, "/embed/xhtml1", timeout=10)
     assert not tab.is_visible("[data-gk-banner]")  # decided: only "Privacy settings" shows
     assert stub.hits_for(TRACKER) == []
+
+
+async def xhtml_site(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":  # a site with no start-up work of its own
+        while (await receive())["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await app(scope, receive, send)
+
+
+@pytest.mark.parametrize("kind", sorted(TYPES))
+def test_the_receipt_of_a_choice_shows_in_an_xhtml_page(serve, stub, browser_context, tmp_path, kind):
+    """With consent records kept, the loader puts the receipt the endpoint answers into the settings
+    panel: in an XML document too (where innerHTML parses as XML, and the receipt is HTML)."""
+    guarded = Gatekeeper(xhtml_site, secret_keys=KEY, services=SERVICES, records=f"sqlite:///{tmp_path}/c.db")
+    tab = browser_context().new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(f"{serve(guarded, lifespan='on')}/{kind}", wait_until="load")
+    with tab.expect_response(lambda r: r.url.split("?")[0].endswith("/_gatekeeper/consent")):
+        tab.click("[data-gk-banner] button[name=choice][value=none]")
+    tab.wait_for_function("!document.querySelector('[data-gk-box]').open")
+    tab.click(".gk-reopen")
+    receipt = tab.locator("[data-gk-receipt]")
+    receipt.wait_for(state="visible")
+    assert "Receipt code" in receipt.inner_text() and errors == []
+    assert (
+        tab.evaluate("document.querySelector('[data-gk-receipt]').namespaceURI")
+        == "http://www.w3.org/1999/xhtml"
+    )
+    assert leaks(stub) == []

@@ -80,8 +80,20 @@ FAMILIES: dict[str, tuple[str, Callable[[int], str]]] = {
     "entities": ("an attribute of N character references", lambda s: _fill("&amp;&#x41;&notin", s, '<img src="', '">')),
     "many-attrs": ("one tag with N attributes", lambda s: _fill("a=1 ", s, "<img ", f"src={T}/a>")),
     "widgets": ("N twitter-tweet blockquotes", lambda s: _fill('<blockquote class="twitter-tweet"><a href="https://twitter.com/a/status/1">x</a></blockquote>', s)),
+    "paranoid-open-names": (
+        "past the readings' budget, '<b' x N: tag names open to the end",
+        lambda s: _fill("<b", s, _DOUBTS),
+    ),
+    "paranoid-open-quote": (
+        "past the readings' budget, an open quote, then tags",
+        lambda s: _fill(f"<b>x<img src={T}/a>", s, _DOUBTS + '<p title="x'),
+    ),
     "iframes": ("N distinct embeds", lambda s: "".join(f'<iframe src="{YT}{i}"></iframe>' for i in range(max(1, s // 45)))),
 }  # fmt: skip
+
+
+# more places in doubt than the secondary readings may take: the rest of the page is read paranoid
+_DOUBTS = "<select><xmp>a</xmp>" * 300
 
 
 def _srcdoc(depth: int) -> str:
