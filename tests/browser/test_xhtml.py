@@ -1,9 +1,10 @@
-"""XHTML pages get the promise HTML pages get, decided by Chromium: served as application/xhtml+xml or
-text/xml, a page with a declared YouTube embed, an undeclared tracker (an <img>, a prefixed <h:img>, an
-SVG <image>) and a <meta> refresh to the tracker inside <title> (real elements in XML) contacts no third
-party before consent, renders (well-formed), shows the banner and the placeholder; "Accept all" loads
-the embed, with JavaScript and without it (the banner's plain forms). The same page served bare (no
-gatekeeper) reaches the tracker and navigates away: the control that shows the test can fail."""
+"""XHTML pages get the promise HTML pages get, decided by Chromium: served as application/xhtml+xml,
+text/xml or with no type (sniffed), a page with a declared YouTube embed, an undeclared tracker (an
+<img>, a prefixed <h:img>, an SVG <image>) and a <meta> refresh to the tracker inside <title> (real
+elements in XML) contacts no third party before consent, renders (well-formed), shows the banner and
+the placeholder; "Accept all" loads the embed, with JavaScript and without it (the banner's plain
+forms). The same page served bare (no gatekeeper) reaches the tracker and navigates away: the control
+that shows the test can fail."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ if (1 < 2 && true) {{ document.documentElement.setAttribute("data-ran", "1"); }}
 <svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10">
 <image xlink:href="https://{TRACKER}/svg.gif" width="10" height="10"/></svg>
 </body></html>""".encode()
-TYPES = {"xhtml": b"application/xhtml+xml", "xml": b"text/xml"}
+# the page's Content-Type: "none" sends none (Chromium sniffs "<?xml" as XML)
+TYPES = {"xhtml": b"application/xhtml+xml", "xml": b"text/xml", "none": b""}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -43,7 +45,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", ctype)]})
+    headers = [(b"content-type", ctype)] if ctype else []
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": PAGE})
 
 
@@ -96,8 +99,9 @@ NO_JS_CHOICES = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(TYPES))
-@pytest.mark.parametrize("choice", sorted(NO_JS_CHOICES))
+@pytest.mark.parametrize(
+    ("choice", "kind"), [*(("banner", k) for k in sorted(TYPES)), ("placeholder", "xml")]
+)
 def test_without_javascript_the_forms_decide(serve, stub, browser_context, guarded, kind, choice):
     button = NO_JS_CHOICES[choice]
     tab = browser_context(javascript=False).new_page()
@@ -123,7 +127,7 @@ async def xhtml_site(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await app(scope, receive, send)
 
 
-@pytest.mark.parametrize("kind", sorted(TYPES))
+@pytest.mark.parametrize("kind", ["xml"])  # (text/xml: createElement would make no XHTML element)
 def test_the_receipt_of_a_choice_shows_in_an_xhtml_page(serve, stub, browser_context, tmp_path, kind):
     """With consent records kept, the loader puts the receipt the endpoint answers into the settings
     panel: in an XML document too (where innerHTML parses as XML, and the receipt is HTML)."""
