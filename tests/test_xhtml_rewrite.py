@@ -224,12 +224,13 @@ def test_reading_is_linear():
 
     def seconds(n: int) -> float:
         doc = document("", STYLES[1], TITLES[1], PIECES * n)
+        plan(doc, ctx(), xml=True)  # memos warm
         best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
+        for _ in range(5):  # the least of five: other processes share the machine
+            start = time.process_time()
             plan(doc, ctx(), xml=True)
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
         return best
 
-    small, big = seconds(20), seconds(160)
-    assert big / small < 24
+    small, big = seconds(40), seconds(320)
+    assert big / small < 24, (small, big)
