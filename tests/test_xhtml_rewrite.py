@@ -72,6 +72,11 @@ def live_fetches(doc: str) -> list[str]:
             value = attrs.get(name, "")
             if THIRD.search(INERT_CSS_URL.sub("", value) if name == "style" else value):
                 found.append(f"{el.tag} {name}={attrs[name]}")
+        css = ns in (XH, SVG) and local == "style" and attrs.get("type", "text/css") in ("", "text/css")
+        if css and THIRD.search(INERT_CSS_URL.sub("", "".join(el.itertext()))):
+            found.append(f"{el.tag} text")
+        if ns == XH and local == "iframe" and THIRD.search(attrs.get("srcdoc", "")):
+            found.append(f"{el.tag} srcdoc")
     return found
 
 
@@ -115,8 +120,13 @@ PIECES = [
     '<other xmlns="urn:other"><img src="https://tracker.example/not-html.gif"/></other>',
     '<{p}IMG src="https://tracker.example/upper.gif"/>',
     '<{p}noscript><{p}img src="https://tracker.example/ns.gif"/></{p}noscript>',
+    '<{p}img src="https&#x3A;//tracker&#46;example/ref.gif?a=1&amp;b=2" alt=""/>',
+    '<{p}iframe srcdoc="&lt;img src=&quot;https://tracker.example/sd.gif&quot;&gt;"></{p}iframe>',
+    "<{p}style><![CDATA[ @import url(https://tracker.example/i.css); p > a {{ color: red }} ]]></{p}style>",
+    '<svg xmlns="http://www.w3.org/2000/svg">'
+    "<style>rect {{ fill: url(https://tracker.example/f.svg#g) }}</style></svg>",
 ]
-LEAKING = [piece for i, piece in enumerate(PIECES) if i < 10 and i != 7]
+LEAKING = [piece for i, piece in enumerate(PIECES) if (i < 10 and i != 7) or i >= 19]
 TITLES = [
     "<{p}title>t</{p}title>",
     '<{p}title>t<{p}meta http-equiv="refresh" content="0;url=https://tracker.example/title"/></{p}title>',
