@@ -92,15 +92,16 @@ def test_nothing_leaves_and_accept_loads_the_embed(serve, stub, browser_context,
     assert stub.hits_for(TRACKER) == []
 
 
-# the banner's "Accept all", a placeholder's "Always allow"
+# the banner's "Accept all", a placeholder's "Always allow" and "Load once"
 NO_JS_CHOICES = {
     "banner": "[data-gk-banner] button[name=choice][value=all]",
     "placeholder": "[data-gk-ph='0'] button[value=allow]",
+    "once": "[data-gk-ph='0'] button[value=once]",
 }
 
 
 @pytest.mark.parametrize(
-    ("choice", "kind"), [*(("banner", k) for k in sorted(TYPES)), ("placeholder", "xml")]
+    ("choice", "kind"), [*(("banner", k) for k in sorted(TYPES)), ("placeholder", "xml"), ("once", "xhtml")]
 )
 def test_without_javascript_the_forms_decide(serve, stub, browser_context, guarded, kind, choice):
     button = NO_JS_CHOICES[choice]
@@ -114,7 +115,8 @@ def test_without_javascript_the_forms_decide(serve, stub, browser_context, guard
         tab.click(button)
     assert tab.url.split("#")[0] == url  # back on the page (303 to next)
     stub.wait_for(YOUTUBE, "/embed/xhtml1", timeout=10)
-    assert not tab.is_visible("[data-gk-banner]")  # decided: only "Privacy settings" shows
+    # decided: only "Privacy settings" shows; "Load once" decides nothing
+    assert tab.is_visible("[data-gk-banner]") is (choice == "once")
     assert stub.hits_for(TRACKER) == []
 
 
