@@ -16,6 +16,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from .checking import check
+from .classify import _Need
+from .context import Blocked
+from .edits import Edit, Insert
 from .elements import element
 from .foreign import svg_element
 from .html_tags import base_start
@@ -99,6 +103,8 @@ def xml_walk(p: _Pass) -> None:
         if qname is None:
             end_name = m.group("end")
             if end_name is None:
+                if text.startswith("<?xml-stylesheet", lt):
+                    _stylesheet_pi(p, lt, pos)
                 continue  # a comment, CDATA section or processing instruction
             if not stack or stack[-1][0] != end_name:
                 raise NotReadable(f"an end tag that closes nothing at character {lt}")
@@ -118,6 +124,22 @@ def xml_walk(p: _Pass) -> None:
             stack.append(frame)
     if stack or not root_seen:
         raise NotReadable("the document ends inside an element")
+
+
+_PI_HREF: Final = re.compile(_S + r"++(href)" + _S + r"*+=" + _S + r"""*+(?:"([^"]*+)"|'([^']*+)')""")
+
+
+def _stylesheet_pi(p: _Pass, start: int, end: int) -> None:
+    """`<?xml-stylesheet href=...?>`: an XML document loads that style sheet (CSS or XSLT) before it
+    renders. One from a non-granted third party loses its href (`data-gk-href`: the PI then names
+    none); a page served once the service is granted has it back."""
+    for h in _PI_HREF.finditer(p.html, start, end):
+        need = _Need()
+        if check(p, need, _xml_value(h.group(2) if h.group(2) is not None else h.group(3)), "xml-stylesheet"):
+            ids = tuple(s.id for s in need.services)
+            why = "not granted: " + ", ".join(ids) if ids else "undeclared third party (strict mode)"
+            p.blocked.append(Blocked("xml-stylesheet", need.url, ids, why))
+            p.edits.append(Edit(h.start(1), Insert.RENAME))
 
 
 def _bind(m: re.Match[str], ns: dict[str, str]) -> list[tuple[str, str | None]]:

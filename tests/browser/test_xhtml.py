@@ -1,10 +1,10 @@
 """XHTML pages get the promise HTML pages get, decided by Chromium: served as application/xhtml+xml,
 text/xml or with no type (sniffed), a page with a declared YouTube embed, an undeclared tracker (an
-<img>, a prefixed <h:img>, an SVG <image>) and a <meta> refresh to the tracker inside <title> (real
-elements in XML) contacts no third party before consent, renders (well-formed), shows the banner and
-the placeholder; "Accept all" loads the embed, with JavaScript and without it (the banner's plain
-forms). The same page served bare (no gatekeeper) reaches the tracker and navigates away: the control
-that shows the test can fail."""
+<img>, a prefixed <h:img>, an SVG <image>, an xml-stylesheet PI) and a <meta> refresh to the tracker
+inside <title> (real elements in XML) contacts no third party before consent, renders (well-formed),
+shows the banner and the placeholder; "Accept all" loads the embed, with JavaScript and without it (the
+banner's plain forms). The same page served bare (no gatekeeper) reaches the tracker and navigates
+away: the control that shows the test can fail."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ SERVICES: dict[str, Any] = {"services": [{"id": "youtube"}]}
 TRACKER = "tracker.example"  # undeclared: strict mode blocks it
 YOUTUBE = "www.youtube.com"
 PAGE = f"""<?xml version="1.0" encoding="utf-8"?>
+<?xml-stylesheet type="text/css" href="https://{TRACKER}/pi.css"?>
 <!DOCTYPE html>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:h="http://www.w3.org/1999/xhtml" lang="en">
 <head><title>XHTML <meta http-equiv="refresh" content="1;url=https://{TRACKER}/refresh"/>page</title>
@@ -67,7 +68,7 @@ def test_the_bare_page_leaks(serve, stub, browser_context, kind):
     tab.goto(f"{serve(app)}/{kind}", wait_until="load")
     stub.wait_for(TRACKER, "/refresh", timeout=5)
     paths = set(leaks(stub))
-    assert {"/img.gif", "/prefixed.gif", "/svg.gif", "/embed/xhtml1"} <= paths
+    assert {"/img.gif", "/prefixed.gif", "/svg.gif", "/pi.css", "/embed/xhtml1"} <= paths
 
 
 @pytest.mark.parametrize("kind", sorted(TYPES))
