@@ -92,7 +92,7 @@ PROLOGUES = [
     '<?xml version="1.0" encoding="utf-8"?>\n',
     '<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
     '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n',
-    "<!DOCTYPE html [\n  <!ELEMENT x (#PCDATA)>\n"
+    "<!DOCTYPE html [\n  <!ELEMENT x (#PCDATA)>\n  <!ENTITY nbsp \"&#160;\"> <!ENTITY copy '&#xA9;'>\n"
     '  <!-- a "]>" and <img src="https://tracker.example/d"/> -->\n'
     '  <?pi ]> <iframe> ?>\n  <!NOTATION n SYSTEM "a]>b">\n]>\n',
 ]
@@ -200,11 +200,14 @@ def test_granted_leaves_the_embed_live():
         f'<html xmlns="{XH}"><body>&e;</body></html>',
         '<!DOCTYPE html [<!ATTLIST img src CDATA "https://tracker.example/d">]>'
         f'<html xmlns="{XH}"><body><img alt=""/></body></html>',
+        '<!DOCTYPE html [<!ENTITY nbsp "https://tracker.example/n">]>'
+        f'<html xmlns="{XH}"><body><img src="&nbsp;" alt=""/></body></html>',
+        f'<!DOCTYPE html [<!ENTITY % p "<!ENTITY e \'x\'>"> %p;]><html xmlns="{XH}"><body/></html>',
         f'<html xmlns="{XH}" xmlns:l="{XLINK}"><body><svg xmlns="{SVG}">'
         '<image l:href="https://tracker.example/l"/></svg></body></html>',
         f'<html xmlns="{XH}"><body><img SRC="/a.png" src="https://tracker.example/i"/></body></html>',
     ],
-    ids=["entity", "attlist", "xlink-prefix", "case-twins"],
+    ids=["entity", "attlist", "html-name-other-value", "parameter-entity", "xlink-prefix", "case-twins"],
 )
 def test_what_cannot_be_read_for_sure_is_left_to_the_unread_treatment(doc):
     with pytest.raises(NotReadable):
@@ -249,3 +252,15 @@ def test_reading_is_linear():
 
     small, big = seconds(40), seconds(320)
     assert big / small < 24, (small, big)
+
+
+def test_the_xhtml_nbsp_idiom_is_read():
+    """`<!ENTITY nbsp "&#160;">`: a name HTML knows, with HTML's value, reads alike: rewritten."""
+    doc = (
+        '<!DOCTYPE html [<!ENTITY nbsp "&#160;"> <!ENTITY mdash "&#x2014;">]>'
+        f'<html xmlns="{XH}"><body><p>a&nbsp;b&mdash;c</p>'
+        '<img alt="x&nbsp;y" src="https://tracker.example/n.gif"/></body></html>'
+    )
+    assert well_formed(doc) is None and live_fetches(doc)
+    out = rewritten(doc)
+    assert well_formed(out) is None and live_fetches(out) == [] and "data-gk-snippet" in out

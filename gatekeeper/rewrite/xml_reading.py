@@ -64,8 +64,33 @@ _DOCTYPE: Final = re.compile(
     r"""|<!--(?s:.*?)-->|<\?(?s:.*?)\?>|<(?:[^>"']|"[^"]*+"|'[^']*+')*+>)*+)\])?""" + _S + r"*+>"
 )
 # Declarations that change what the document says without saying it where it is used: an entity may
-# hold markup or a URL, an ATTLIST default gives elements attributes they do not write.
+# hold markup or a URL, an ATTLIST default gives elements attributes they do not write. Only the
+# XHTML idiom `<!ENTITY nbsp "&#160;">` (a name HTML knows, standing for what HTML says) reads the same.
 _SUBSET_RISK: Final = re.compile(r"<!(?:ENTITY|ATTLIST)|%")
+_CHAR_REF: Final = r"&#[0-9]++;|&#x[0-9a-fA-F]++;"
+_CHAR_ENTITY: Final = re.compile(
+    r"<!ENTITY" + _S + r"++([A-Za-z][A-Za-z0-9]*+)" + _S + r"""++(?:"((?:[^"&<%]|""" + _CHAR_REF
+    + r""")*+)"|'((?:[^'&<%]|""" + _CHAR_REF + r")*+)')" + _S + r"*+>"
+)  # fmt: skip
+
+
+def _subset_reads_alike(subset: str) -> bool:
+    """Whether every entity the internal subset declares is one HTML knows, with HTML's value (and it
+    declares no default attributes and no parameter entities)."""
+    from .urls import _ENTITIES  # the HTML named character references
+
+    pos = 0
+    for risk in _SUBSET_RISK.finditer(subset):
+        if risk.start() < pos:
+            continue  # (inside the declaration just read)
+        m = _CHAR_ENTITY.match(subset, risk.start()) if risk.group(0) != "%" else None
+        if m is None:
+            return False
+        value = _xml_value(m.group(2) if m.group(2) is not None else m.group(3))
+        if _ENTITIES.get(m.group(1) + ";") != value:
+            return False
+        pos = m.end()
+    return True
 
 
 def xml_walk(p: _Pass) -> None:
@@ -91,7 +116,7 @@ def xml_walk(p: _Pass) -> None:
             if d is None or root_seen:
                 raise NotReadable("a DOCTYPE that cannot be read")
             subset = d.group("subset")
-            if subset and _SUBSET_RISK.search(subset) is not None:
+            if subset and not _subset_reads_alike(subset):
                 raise NotReadable("entities or default attributes declared in the internal subset")
             pos = d.end()
             continue
