@@ -26,6 +26,7 @@ from .html_tags import base_start
 from .raw_text import script, style
 from .reading import _Pass
 from .tokenizing import _TOKEN_RE
+from .urls import _ENTITIES, decode_attribute
 
 XHTML: Final = "http://www.w3.org/1999/xhtml"
 SVG: Final = "http://www.w3.org/2000/svg"
@@ -77,8 +78,6 @@ _CHAR_ENTITY: Final = re.compile(
 def _subset_reads_alike(subset: str) -> bool:
     """Whether every entity the internal subset declares is one HTML knows, with HTML's value (and it
     declares no default attributes and no parameter entities)."""
-    from .urls import _ENTITIES  # the HTML named character references
-
     pos = 0
     for risk in _SUBSET_RISK.finditer(subset):
         if risk.start() < pos:
@@ -136,7 +135,7 @@ def xml_walk(p: _Pass) -> None:
             _close(p, stack.pop(), ns, lt, len(stack))
             continue
         undo = _bind(m, ns)
-        uri, local = _resolve(qname, ns, element_name=True)
+        uri, local = _resolve(qname, ns)
         if not root_seen:
             root_seen = True
             if uri != XHTML or local != "html":
@@ -185,17 +184,15 @@ def _bind(m: re.Match[str], ns: dict[str, str]) -> list[tuple[str, str | None]]:
 
 def _xml_value(raw: str) -> str:
     """A namespace name as XML reads it (character references; the predefined entities)."""
-    if "&" not in raw:
-        return raw
-    from .urls import decode_attribute  # the predefined entities and numeric references read alike
-
-    return decode_attribute(raw)
+    # (XML's predefined entities and numeric references read as HTML reads them)
+    return decode_attribute(raw) if "&" in raw else raw
 
 
-def _resolve(qname: str, ns: dict[str, str], *, element_name: bool) -> tuple[str, str]:
+def _resolve(qname: str, ns: dict[str, str]) -> tuple[str, str]:
+    """An element's (namespace, local name)."""
     prefix, colon, local = qname.rpartition(":")
     if not colon:
-        return (ns.get("", "") if element_name else ""), qname
+        return ns.get("", ""), qname
     uri = ns.get(prefix)
     if uri is None:
         raise NotReadable(f"prefix {prefix!r} is not declared")
