@@ -501,11 +501,15 @@ class _Page:
         self.chunks = []
         assert self.start is not None
         if self.type.kind is Kind.UNKNOWN:  # no usable Content-Type: read it as the browser will
-            if kind_of_body(body) is not Kind.HTML:
+            sniffed = kind_of_body(body)
+            if sniffed is Kind.XML:  # "<?xml": Chromium renders it as XML (XHTML too)
+                self.type = ResponseType(Kind.XML, "text/xml", None)
+            elif sniffed is not Kind.HTML:
                 await send(self.start)
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 return
-            self._will_rewrite(MutableHeaders(scope=self.start))
+            else:
+                self._will_rewrite(MutableHeaders(scope=self.start))
         out = await self._rewrite(body)
         headers = MutableHeaders(scope=self.start)  # a new view: _rewrite may have replaced the list
         if self.type.kind is Kind.XML and out != body:

@@ -40,6 +40,7 @@ class SiteFiles(StaticFiles):
         try:
             await super().__call__(scope, receive, send)
         except HTTPException as e:  # Starlette leaves these to an exception middleware we do not have
+            response: Response
             if e.status_code not in ERRORS:
                 response = PlainTextResponse(e.detail, status_code=e.status_code, headers=e.headers)
             else:  # the site's own 404.html was served above, when it has one

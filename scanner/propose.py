@@ -184,12 +184,23 @@ _INERT_ATTR = re.compile(
 )
 
 
+# ... and the mark before a URL made inert in a style sheet or style attribute (rewrite/css_edits.py)
+_INERT_CSS_URL = re.compile(r"""https://\[gk\]/[a-z0-9?-]*/([^\s"'()<>]+)""")
+_CSS_ESCAPED = re.compile(r"\\([^0-9a-fA-F\n])")
+
+
 def inert_urls(page_html: str, page_url: str) -> list[str]:
     """The absolute URLs a page served by gatekeeper holds made inert: what it would contact."""
     out = []
-    for m in _INERT_ATTR.finditer(page_html):
-        value = html.unescape(m.group(2) or m.group(3) or m.group(4) or "").strip()
-        if m.group(1).lower().endswith("srcset"):
+    values = [
+        (m.group(1).lower(), html.unescape(m.group(2) or m.group(3) or m.group(4) or "").strip())
+        for m in _INERT_ATTR.finditer(page_html)
+    ]
+    for m in _INERT_CSS_URL.finditer(page_html):
+        value = html.unescape(m.group(1)).split('"')[0]  # (in an attribute, up to its &quot;)
+        values.append(("css", _CSS_ESCAPED.sub(r"\1", value)))
+    for attr, value in values:
+        if attr.endswith("srcset"):
             value = value.split(",")[0].strip().split(" ")[0]
         if value:
             try:

@@ -136,7 +136,11 @@
     });
     all("[data-gk-decided]").forEach(function (r) { r.setAttribute("data-gk-decided", "1"); });
     // the receipt of the choice just made (the server's own rendering of it), when records are kept
-    if (s.receipt) all("[data-gk-receipt-slot]").forEach(function (r) { r.innerHTML = s.receipt.html; });
+    // (read by an HTML parser: in an XHTML page innerHTML would parse it as XML, and refuse it)
+    if (s.receipt) all("[data-gk-receipt-slot]").forEach(function (r) {
+      var doc = new DOMParser().parseFromString(s.receipt.html, "text/html");
+      r.replaceChildren.apply(r, [].map.call(doc.body.childNodes, function (n) { return d.importNode(n, true); }));
+    });
     if (b && b.open) {
       // reopened later, it shows the choice just made, as a server-rendered page would
       all("details", b).forEach(function (x) { x.open = true; });

@@ -503,6 +503,48 @@ def test_post_widgets() -> None:
     assert 'data-gk-ph="1"' in once.html
 
 
+AMP_COMPONENTS = (
+    '<script async custom-element="amp-youtube" src="https://cdn.ampproject.org/v0/amp-youtube-0.1.js"></script>'
+    '<script async custom-element="amp-iframe" src="https://cdn.ampproject.org/v0/amp-iframe-0.1.js"></script>'
+)
+
+
+@pytest.mark.parametrize(
+    ("markup", "service", "url"),
+    [
+        ('<amp-youtube data-videoid="abc" width="480" height="270">', "youtube", YT),
+        ('<amp-vimeo data-videoid="1" width="500" height="281">', "vimeo", "https://player.vimeo.com/video/1"),
+        ('<amp-dailymotion data-videoid="x7" width="480" height="270">', "dailymotion",
+         "https://www.dailymotion.com/embed/video/x7"),
+        ('<amp-iframe src="https://www.google.com/maps/embed?pb=1" width="600" height="450">', "google-maps",
+         "https://www.google.com/maps/embed?pb=1"),
+    ],
+)  # fmt: skip
+def test_amp_embeds(markup: str, service: str, url: str) -> None:
+    tag = markup[1 : markup.index(" ")]
+    html = f"<html><head>{AMP_COMPONENTS}</head><body><p>x</p>{markup}</{tag}></body></html>"
+    amp = ctx(granted=("amp",))
+    result = rewrite(html, amp)
+    assert [(e.index, e.tag, e.services[0].id, e.url, e.width) for e in result.embeds] == [
+        (0, tag, service, url, markup.split('width="')[1].split('"')[0])
+    ]
+    out = check(html, amp)
+    assert f'<{tag} data-gk="{service}" hidden' in out and 'class="gk-ph"' in out
+    # a player keeps its attributes (its component waits); amp-iframe loses its src until then
+    element = out[out.index(f"<{tag} ") :].split(">")[0]
+    assert ("data-gk-src=" in element) == (tag == "amp-iframe")
+    youtube_component = 'data-gk-custom-element="amp-youtube" data-gk-src="https://cdn.ampproject.org/'
+    assert (youtube_component in out) is True  # whatever the page holds, YouTube's waits for YouTube
+    assert 'custom-element="amp-iframe" src="https://cdn.ampproject.org/' in out  # shared: live
+    # "load once" on the player: it and its component come alive, nothing else (before the grant
+    # below: outcomes are memoized per registry, and the grant must not be what makes this true)
+    once = check(html, ctx(granted=("amp",), once=frozenset({0})))
+    assert 'data-gk-ph="0"' not in once and f"<{tag} data-gk" not in once
+    if tag == "amp-youtube":
+        assert 'custom-element="amp-youtube" src="https://cdn.ampproject.org/' in once
+    assert check(html, ctx(granted=("amp", service, "youtube"))) == html
+
+
 def test_too_many_readings_falls_back_to_taking_every_tag() -> None:
     # select, svg, noscript, title and style ambiguities stacked: more readings than the budget
     from fuzz.leaks import find_leaks

@@ -54,9 +54,13 @@ _XH_FETCH = {
 _SVG_FETCH = {"image", "use", "feImage", "script"}
 
 
+# an XML document loads the style sheet an xml-stylesheet processing instruction names
+LIVE_PI = re.compile(r"""<\?xml-stylesheet[^?]*[ \t\r\n]href=["'][^"']*(?:tracker\.example|youtube\.com)""")
+
+
 def live_fetches(doc: str) -> list[str]:
     """Every attribute of the parsed document that makes Chromium contact a third party."""
-    found = []
+    found = [pi.group(0) for pi in LIVE_PI.finditer(doc)]
     for el in ET.fromstring(doc.encode()).iter():
         ns, _, local = el.tag[1:].partition("}") if el.tag.startswith("{") else ("", "", el.tag)
         attrs = el.attrib
@@ -72,6 +76,11 @@ def live_fetches(doc: str) -> list[str]:
             value = attrs.get(name, "")
             if THIRD.search(INERT_CSS_URL.sub("", value) if name == "style" else value):
                 found.append(f"{el.tag} {name}={attrs[name]}")
+        css = ns in (XH, SVG) and local == "style" and attrs.get("type", "text/css") in ("", "text/css")
+        if css and THIRD.search(INERT_CSS_URL.sub("", "".join(el.itertext()))):
+            found.append(f"{el.tag} text")
+        if ns == XH and local == "iframe" and THIRD.search(attrs.get("srcdoc", "")):
+            found.append(f"{el.tag} srcdoc")
     return found
 
 
@@ -79,10 +88,11 @@ def live_fetches(doc: str) -> list[str]:
 
 PROLOGUES = [
     "",
+    '<?xml version="1.0"?>\n<?xml-stylesheet type="text/css" href="https://tracker.example/pi.css"?>\n',
     '<?xml version="1.0" encoding="utf-8"?>\n',
     '<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
     '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n',
-    "<!DOCTYPE html [\n  <!ELEMENT x (#PCDATA)>\n"
+    "<!DOCTYPE html [\n  <!ELEMENT x (#PCDATA)>\n  <!ENTITY nbsp \"&#160;\"> <!ENTITY copy '&#xA9;'>\n"
     '  <!-- a "]>" and <img src="https://tracker.example/d"/> -->\n'
     '  <?pi ]> <iframe> ?>\n  <!NOTATION n SYSTEM "a]>b">\n]>\n',
 ]
@@ -115,8 +125,13 @@ PIECES = [
     '<other xmlns="urn:other"><img src="https://tracker.example/not-html.gif"/></other>',
     '<{p}IMG src="https://tracker.example/upper.gif"/>',
     '<{p}noscript><{p}img src="https://tracker.example/ns.gif"/></{p}noscript>',
+    '<{p}img src="https&#x3A;//tracker&#46;example/ref.gif?a=1&amp;b=2" alt=""/>',
+    '<{p}iframe srcdoc="&lt;img src=&quot;https://tracker.example/sd.gif&quot;&gt;"></{p}iframe>',
+    "<{p}style><![CDATA[ @import url(https://tracker.example/i.css); p > a {{ color: red }} ]]></{p}style>",
+    '<svg xmlns="http://www.w3.org/2000/svg">'
+    "<style>rect {{ fill: url(https://tracker.example/f.svg#g) }}</style></svg>",
 ]
-LEAKING = [piece for i, piece in enumerate(PIECES) if i < 10 and i != 7]
+LEAKING = [piece for i, piece in enumerate(PIECES) if (i < 10 and i != 7) or i >= 19]
 TITLES = [
     "<{p}title>t</{p}title>",
     '<{p}title>t<{p}meta http-equiv="refresh" content="0;url=https://tracker.example/title"/></{p}title>',
@@ -185,11 +200,14 @@ def test_granted_leaves_the_embed_live():
         f'<html xmlns="{XH}"><body>&e;</body></html>',
         '<!DOCTYPE html [<!ATTLIST img src CDATA "https://tracker.example/d">]>'
         f'<html xmlns="{XH}"><body><img alt=""/></body></html>',
+        '<!DOCTYPE html [<!ENTITY nbsp "https://tracker.example/n">]>'
+        f'<html xmlns="{XH}"><body><img src="&nbsp;" alt=""/></body></html>',
+        f'<!DOCTYPE html [<!ENTITY % p "<!ENTITY e \'x\'>"> %p;]><html xmlns="{XH}"><body/></html>',
         f'<html xmlns="{XH}" xmlns:l="{XLINK}"><body><svg xmlns="{SVG}">'
         '<image l:href="https://tracker.example/l"/></svg></body></html>',
         f'<html xmlns="{XH}"><body><img SRC="/a.png" src="https://tracker.example/i"/></body></html>',
     ],
-    ids=["entity", "attlist", "xlink-prefix", "case-twins"],
+    ids=["entity", "attlist", "html-name-other-value", "parameter-entity", "xlink-prefix", "case-twins"],
 )
 def test_what_cannot_be_read_for_sure_is_left_to_the_unread_treatment(doc):
     with pytest.raises(NotReadable):
@@ -224,12 +242,25 @@ def test_reading_is_linear():
 
     def seconds(n: int) -> float:
         doc = document("", STYLES[1], TITLES[1], PIECES * n)
+        plan(doc, ctx(), xml=True)  # memos warm
         best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
+        for _ in range(5):  # the least of five: other processes share the machine
+            start = time.process_time()
             plan(doc, ctx(), xml=True)
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
         return best
 
-    small, big = seconds(20), seconds(160)
-    assert big / small < 24
+    small, big = seconds(40), seconds(320)
+    assert big / small < 24, (small, big)
+
+
+def test_the_xhtml_nbsp_idiom_is_read():
+    """`<!ENTITY nbsp "&#160;">`: a name HTML knows, with HTML's value, reads alike: rewritten."""
+    doc = (
+        '<!DOCTYPE html [<!ENTITY nbsp "&#160;"> <!ENTITY mdash "&#x2014;">]>'
+        f'<html xmlns="{XH}"><body><p>a&nbsp;b&mdash;c</p>'
+        '<img alt="x&nbsp;y" src="https://tracker.example/n.gif"/></body></html>'
+    )
+    assert well_formed(doc) is None and live_fetches(doc)
+    out = rewritten(doc)
+    assert well_formed(out) is None and live_fetches(out) == [] and "data-gk-snippet" in out

@@ -105,7 +105,7 @@ def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_en
             renamed.append("attributionsrc")  # an empty one reports to the script's own URL
         # an AMP player's component (its own script on AMP's CDN) waits for the player's service
         component = _AMP_PLAYERS.get(_lower((attrs.get("custom-element") or "").strip()))
-        if component is not None and check(p, need, component[1], "script", True):
+        if component is not None and check(p, need, component[1], "script"):  # "load once" too
             renamed += [a for a in ("src", "custom-element") if a not in renamed]
     elif signed and "data-gk-snippet" not in first and "data-gk" not in first:
         kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))

@@ -16,12 +16,17 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from .checking import check
+from .classify import _Need
+from .context import Blocked
+from .edits import Edit, Insert
 from .elements import element
 from .foreign import svg_element
 from .html_tags import base_start
 from .raw_text import script, style
 from .reading import _Pass
 from .tokenizing import _TOKEN_RE
+from .urls import _ENTITIES, decode_attribute
 
 XHTML: Final = "http://www.w3.org/1999/xhtml"
 SVG: Final = "http://www.w3.org/2000/svg"
@@ -60,8 +65,31 @@ _DOCTYPE: Final = re.compile(
     r"""|<!--(?s:.*?)-->|<\?(?s:.*?)\?>|<(?:[^>"']|"[^"]*+"|'[^']*+')*+>)*+)\])?""" + _S + r"*+>"
 )
 # Declarations that change what the document says without saying it where it is used: an entity may
-# hold markup or a URL, an ATTLIST default gives elements attributes they do not write.
+# hold markup or a URL, an ATTLIST default gives elements attributes they do not write. Only the
+# XHTML idiom `<!ENTITY nbsp "&#160;">` (a name HTML knows, standing for what HTML says) reads the same.
 _SUBSET_RISK: Final = re.compile(r"<!(?:ENTITY|ATTLIST)|%")
+_CHAR_REF: Final = r"&#[0-9]++;|&#x[0-9a-fA-F]++;"
+_CHAR_ENTITY: Final = re.compile(
+    r"<!ENTITY" + _S + r"++([A-Za-z][A-Za-z0-9]*+)" + _S + r"""++(?:"((?:[^"&<%]|""" + _CHAR_REF
+    + r""")*+)"|'((?:[^'&<%]|""" + _CHAR_REF + r")*+)')" + _S + r"*+>"
+)  # fmt: skip
+
+
+def _subset_reads_alike(subset: str) -> bool:
+    """Whether every entity the internal subset declares is one HTML knows, with HTML's value (and it
+    declares no default attributes and no parameter entities)."""
+    pos = 0
+    for risk in _SUBSET_RISK.finditer(subset):
+        if risk.start() < pos:
+            continue  # (inside the declaration just read)
+        m = _CHAR_ENTITY.match(subset, risk.start()) if risk.group(0) != "%" else None
+        if m is None:
+            return False
+        value = _xml_value(m.group(2) if m.group(2) is not None else m.group(3))
+        if _ENTITIES.get(m.group(1) + ";") != value:
+            return False
+        pos = m.end()
+    return True
 
 
 def xml_walk(p: _Pass) -> None:
@@ -87,7 +115,7 @@ def xml_walk(p: _Pass) -> None:
             if d is None or root_seen:
                 raise NotReadable("a DOCTYPE that cannot be read")
             subset = d.group("subset")
-            if subset and _SUBSET_RISK.search(subset) is not None:
+            if subset and not _subset_reads_alike(subset):
                 raise NotReadable("entities or default attributes declared in the internal subset")
             pos = d.end()
             continue
@@ -99,13 +127,15 @@ def xml_walk(p: _Pass) -> None:
         if qname is None:
             end_name = m.group("end")
             if end_name is None:
+                if text.startswith("<?xml-stylesheet", lt):
+                    _stylesheet_pi(p, lt, pos)
                 continue  # a comment, CDATA section or processing instruction
             if not stack or stack[-1][0] != end_name:
                 raise NotReadable(f"an end tag that closes nothing at character {lt}")
             _close(p, stack.pop(), ns, lt, len(stack))
             continue
         undo = _bind(m, ns)
-        uri, local = _resolve(qname, ns, element_name=True)
+        uri, local = _resolve(qname, ns)
         if not root_seen:
             root_seen = True
             if uri != XHTML or local != "html":
@@ -118,6 +148,22 @@ def xml_walk(p: _Pass) -> None:
             stack.append(frame)
     if stack or not root_seen:
         raise NotReadable("the document ends inside an element")
+
+
+_PI_HREF: Final = re.compile(_S + r"++(href)" + _S + r"*+=" + _S + r"""*+(?:"([^"]*+)"|'([^']*+)')""")
+
+
+def _stylesheet_pi(p: _Pass, start: int, end: int) -> None:
+    """`<?xml-stylesheet href=...?>`: an XML document loads that style sheet (CSS or XSLT) before it
+    renders. One from a non-granted third party loses its href (`data-gk-href`: the PI then names
+    none); a page served once the service is granted has it back."""
+    for h in _PI_HREF.finditer(p.html, start, end):
+        need = _Need()
+        if check(p, need, _xml_value(h.group(2) if h.group(2) is not None else h.group(3)), "xml-stylesheet"):
+            ids = tuple(s.id for s in need.services)
+            why = "not granted: " + ", ".join(ids) if ids else "undeclared third party (strict mode)"
+            p.blocked.append(Blocked("xml-stylesheet", need.url, ids, why))
+            p.edits.append(Edit(h.start(1), Insert.RENAME))
 
 
 def _bind(m: re.Match[str], ns: dict[str, str]) -> list[tuple[str, str | None]]:
@@ -138,17 +184,15 @@ def _bind(m: re.Match[str], ns: dict[str, str]) -> list[tuple[str, str | None]]:
 
 def _xml_value(raw: str) -> str:
     """A namespace name as XML reads it (character references; the predefined entities)."""
-    if "&" not in raw:
-        return raw
-    from .urls import decode_attribute  # the predefined entities and numeric references read alike
-
-    return decode_attribute(raw)
+    # (XML's predefined entities and numeric references read as HTML reads them)
+    return decode_attribute(raw) if "&" in raw else raw
 
 
-def _resolve(qname: str, ns: dict[str, str], *, element_name: bool) -> tuple[str, str]:
+def _resolve(qname: str, ns: dict[str, str]) -> tuple[str, str]:
+    """An element's (namespace, local name)."""
     prefix, colon, local = qname.rpartition(":")
     if not colon:
-        return (ns.get("", "") if element_name else ""), qname
+        return ns.get("", ""), qname
     uri = ns.get(prefix)
     if uri is None:
         raise NotReadable(f"prefix {prefix!r} is not declared")

@@ -104,8 +104,13 @@ def test_inert_urls_reads_every_renamed_attribute():
         "<img data-gk=? data-gk-srcset='//b.example/1.png 1x, //b.example/2.png 2x'>"
         '<link data-gk="x" data-gk-href=/local.css><object data-gk-data="https://c.example/o.pdf">'
         '<video data-gk-poster="https://d.example/p.jpg"></video><a data-gk-title="https://no.example/">'
+        # URLs of style sheets and style attributes, marked (the rest of the sheet stays live)
+        '<style data-gk="? x" data-gk-css>.a{background:url(https://[gk]/?/https\\:\\/\\/e.example/a.png)}'
+        '@import "https://[gk]/x/https://f.example/b.css";</style>'
+        '<p data-gk="?" data-gk-css style="background:url(&quot;https://[gk]/?///g.example/c.png&quot;)">'
     )
     assert inert_urls(html, "https://site.example/page") == [
         "https://a.example/e?x=1&y=2", "https://b.example/1.png", "https://site.example/local.css",
-        "https://c.example/o.pdf", "https://d.example/p.jpg",
+        "https://c.example/o.pdf", "https://d.example/p.jpg", "https://e.example/a.png",
+        "https://f.example/b.css", "https://g.example/c.png",
     ]  # fmt: skip
