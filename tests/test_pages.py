@@ -462,7 +462,8 @@ def test_loader_and_styles_fit_the_budget(pages: Pages) -> None:
     sizes = {name: len(gzip.compress(data, 9)) for name, (data, _) in pages.static.items()}
     print(f"\nloader + styles gzipped: {size} bytes {sizes}")
     assert size <= BUDGET
-    assert size <= BUDGET - 512, "less than 512 bytes of headroom left"
+    # a guard, not the promise: growth past it is a decision to take (what to drop, or a new budget)
+    assert size <= BUDGET - 256, "less than 256 bytes of headroom left"
 
 
 def test_static_names_are_content_hashed(pages: Pages) -> None:
