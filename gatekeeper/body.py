@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -287,7 +288,7 @@ def _encode_all(data: bytes, steps: list[tuple[str, Any]]) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-def _splice(raw: bytes, bom: int, text: str, codec: str, inserts: tuple[tuple[int, str], ...]) -> bytes:
+def _splice(raw: bytes, bom: int, text: str, codec: str, inserts: Iterable[tuple[int, str]]) -> bytes:
     """The original bytes with the insertions encoded in at the right offsets."""
     parts = [raw[:bom]]
     identity = len(text) == len(raw) - bom and not codec.startswith("utf-16")

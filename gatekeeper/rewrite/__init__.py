@@ -18,7 +18,7 @@ page, whose steps are `walk`, `html_tags`, `foreign`, `raw_text`, `elements`, `p
 
 from .context import Blocked, Embed, OutOfTime, PageContext, Rewritten, TooMuchWork
 from .css import css_urls, preload_imports
-from .edits import Plan
+from .edits import Inserts, Plan
 from .readings import plan, rewrite
 from .unread import inert_refreshes, refresh_leaves
 from .urls import decode_attribute
@@ -26,6 +26,7 @@ from .urls import decode_attribute
 __all__ = [
     "Blocked",
     "Embed",
+    "Inserts",
     "OutOfTime",
     "PageContext",
     "Plan",

@@ -8,8 +8,10 @@ how one tag is made inert; a `Verdict` says whether a tag gets one; an `Edit` is
 from __future__ import annotations
 
 import enum
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, overload
 
 from ..registry import Service
 from .context import Blocked, Embed
@@ -137,11 +139,56 @@ class Edit:
 _MARKERS: dict[tuple[tuple[str, ...], str, bool, bool, bool, bool, bool], str] = {}
 
 
+class Inserts(Sequence[tuple[int, str]]):
+    """A plan's insertions, in order: (offset in the text, text), rendered. Offsets are kept as machine
+    integers and texts by reference (a page of many embeds: 16 bytes an insertion, not ~100)."""
+
+    __slots__ = ("_at", "_texts")
+
+    def __init__(self, items: Iterable[tuple[int, str]] = ()) -> None:
+        self._at = array("q")
+        self._texts: list[str] = []
+        for at, text in items:
+            self.append(at, text)
+
+    def append(self, at: int, text: str) -> None:
+        self._at.append(at)
+        self._texts.append(text)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, str]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Inserts: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[int, str] | Inserts:
+        if isinstance(i, slice):
+            return Inserts(zip(self._at[i], self._texts[i], strict=True))
+        return self._at[i], self._texts[i]
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return zip(self._at, self._texts, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Inserts):
+            return self._at == other._at and self._texts == other._texts
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __hash__(self) -> int:
+        return hash((self._at.tobytes(), tuple(self._texts)))
+
+    def __repr__(self) -> str:
+        return f"Inserts({list(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What rewriting a page means: insertions (offset in the text, text), in order."""
 
-    inserts: tuple[tuple[int, str], ...]
+    inserts: Inserts
     blocked: tuple[Blocked, ...] = ()
     reported: tuple[Blocked, ...] = ()
     embeds: tuple[Embed, ...] = ()

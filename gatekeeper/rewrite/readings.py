@@ -3,7 +3,9 @@ the paranoid one past the budgets), merged into one plan; `rewrite()` and `plan(
 
 from __future__ import annotations
 
+import bisect
 import collections
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,13 +13,20 @@ from typing import Final
 
 from .classify import _Prepared, _prepared, _site
 from .context import PageContext, Rewritten
-from .edits import Edit, Insert, Plan
+from .edits import Edit, Insert, Inserts, Plan
 from .reading import _Pass
 from .tokenizing import _DOCTYPE
 from .tree import _MAX_READINGS, _State
 from .walk import paranoid, walk
 from .xml_markup import xml_edits
 from .xml_reading import xml_walk
+
+
+def _order(e: Edit) -> tuple[int, Insert]:
+    return e.at, e.kind  # the order of a plan's insertions
+
+
+_AT: Final = operator.attrgetter("at")
 
 
 def rewrite(html: str, ctx: PageContext) -> Rewritten:
@@ -82,9 +91,14 @@ def plan(html: str, ctx: PageContext, *, xml: bool = False) -> Plan:
         edits.append(Edit(max(main.body_snippet_at(), at), Insert.SNIPPET, body))
     if xml:
         edits[:] = xml_edits(edits, html)
-    edits.sort(key=lambda e: (e.at, e.kind))
+    edits.sort(key=_order)
+    inserts = Inserts()
+    edits.reverse()
+    while edits:  # each edit let go of once rendered (a page of many embeds: not both at once)
+        e = edits.pop()
+        inserts.append(e.at, e.render())
     return Plan(
-        tuple((e.at, e.render()) for e in edits),
+        inserts,
         tuple(blocked),
         tuple(main.reported),
         tuple(main.embeds),
@@ -153,24 +167,39 @@ def _other_readings(
 
 class _Taken:
     """The main reading's edits, with those of the other readings taken in: an insertion once, and one
-    marker per tag, naming what any reading found the tag waits for."""
+    marker per tag, naming what any reading found the tag waits for. The main reading's edits are put
+    in order and looked up by bisection (no index of them all: a page of many marked tags)."""
 
     def __init__(self, main: _Pass) -> None:
         self.edits = main.edits
+        self.edits.sort(key=_order)
+        self.main_end = len(self.edits)  # edits[:main_end] are the main reading's, in order
         self.blocked = main.blocked
-        self.seen = set(main.edits)
-        self.markers = {e.at: i for i, e in enumerate(main.edits) if e.kind is Insert.MARKER}
+        self.seen: set[Edit] = set()  # the other readings' edits taken
+        self.markers: dict[int, int] = {}  # where their markers are in `edits`
+
+    def _at(self, at: int) -> range:
+        """Where the main reading's edits at offset `at` are."""
+        edits, end = self.edits, self.main_end
+        i = bisect.bisect_left(edits, at, 0, end, key=_AT)
+        j = i
+        while j < end and edits[j].at == at:
+            j += 1
+        return range(i, j)
 
     def take(self, other: _Pass) -> None:
         edits, markers = self.edits, self.markers
         for e in other.edits:
-            if e in self.seen:
+            here = self._at(e.at)
+            if e in self.seen or any(edits[i] == e for i in here):
                 continue
             self.seen.add(e)
             if e.kind is not Insert.MARKER:
                 edits.append(e)
-            elif e.at in markers:
-                edits[markers[e.at]] = edits[markers[e.at]].merged(e)
+                continue
+            mine = next((i for i in here if edits[i].kind is Insert.MARKER), markers.get(e.at))
+            if mine is not None:
+                edits[mine] = edits[mine].merged(e)
             else:
                 markers[e.at] = len(edits)
                 edits.append(e)
