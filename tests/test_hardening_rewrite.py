@@ -95,6 +95,13 @@ MISSES = {
     # "</div>" does not leave MathML: the <base> inside is MathML, the next one is the document's,
     # which the main reading had taken for a later (ignored) one
     "math-base-then-base": "<math></div><base/href></math><base/href=//evil.example>",
+    # the <svg> start tag itself was read as an HTML element: its own fill="url()" stayed live (found
+    # while reducing seed 1001950 of the 20,000-document campaign)
+    "svg-root-url-attribute": '<svg fill="url(https://evil.example/p.svg#g)"><rect/></svg>',
+    # without a doctype (quirks mode) <table> does not close an open <p>: inside an SVG <desc>, the
+    # <p> then makes "</svg>" ignored, and the <title> after is SVG's, whose <script> runs (seed
+    # 1013682 of the 20,000-document campaign)
+    "quirks-table-keeps-p": "<svg><desc><p><table></table></svg></p></desc><title><script src=http:v </title>",  # noqa: E501
 }
 
 

@@ -11,7 +11,6 @@ from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
 from .css import _css_may_fetch, css_urls
 from .fetching import _GENERIC_ATTRS, _JS_TYPES, _RAW_TEXT, _SVG_FETCH
-from .html_tags import self_closing
 from .marking import apply_marking, marking_for
 from .raw_text import preload_break, signatures
 from .reading import _Pass
@@ -25,6 +24,7 @@ from .tokenizing import (
     _Attrs,
     _child_text,
     _lower,
+    self_closing,
 )
 from .urls import _decode_text, _srcset_urls, decode_attribute
 
@@ -87,7 +87,7 @@ def _in_body_end(p: _Pass, name: str, end: int = -1) -> bool | None:
 def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> None:
     attrs = p.attrs_of(m)
     svg_element(p, m, name, attrs, start, end)
-    if self_closing(p, m):
+    if self_closing(p.html, m):
         return
     kind = _FOREIGN
     # a start tag in foreign content takes its parent's namespace: <svg> inside MathML is a MathML
@@ -111,7 +111,7 @@ def foreign_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -
         found = p.shared.ahead.next(name, end)
         stop = found if found >= 0 else len(p.html)
         if found >= 0:
-            p.alternatives.append((stop, (p.fstack.nodes[-1], p.in_select)))
+            p.alternatives.add(stop, p.fstack.nodes[-1].states[p.in_select])
         stretches = p.raw_stretches
         stretches.append(end)
         stretches.append(stop)

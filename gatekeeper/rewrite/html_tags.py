@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from .checking import check, generic
 from .classify import _Base, _Need
 from .elements import element
 from .fetching import _FETCHERS, _RAW_TEXT, _SELECT_IGNORES, _WIDGET_TAGS
+from .foreign import svg_element
 from .marking import apply_marking, marking_for
 from .raw_text import raw_end, script, style
 from .reading import _Pass
-from .tokenizing import _ATTR_RE, _CLOSES_P, _END_TAG_REST, _FOREIGN, _HTML_ELEMENT, _VOID
+from .tokenizing import _CLOSES_P, _END_TAG_REST, _FOREIGN, _HTML_ELEMENT, _VOID, self_closing
 from .urls import _absolute, _target
 
 
@@ -48,13 +50,11 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
     if name in _FETCHERS or name in _WIDGET_TAGS:
         element(p, m, name, start, end)
         if p.fstack.frames and name not in _VOID:
-            if name in _CLOSES_P and p.fstack.frames[-1] == ("p", _HTML_ELEMENT, False):
-                p.fstack.pop()
-            p.fstack.append((name, _HTML_ELEMENT, False))
+            _open_in_foreign(p, name, end)
         return end
     if name in ("svg", "math"):
-        element(p, m, name, start, end)
-        if not self_closing(p, m):
+        svg_element(p, m, name, p.attrs_of(m), start, end)  # (an SVG element: fill="url()" and all)
+        if not self_closing(html, m):
             if not p.fstack.frames:
                 p.foreign_at = start
             p.fstack.append((name, _FOREIGN, name == "math"))
@@ -92,10 +92,26 @@ def html_start(p: _Pass, m: re.Match[str], name: str, start: int, end: int) -> i
         p.lang = lang.strip() if lang is not None else None
     element(p, m, name, start, end)
     if p.fstack.frames and name not in _VOID:
-        if name in _CLOSES_P and p.fstack.frames[-1] == ("p", _HTML_ELEMENT, False):
-            p.fstack.pop()  # a block start tag closes an open <p>
-        p.fstack.append((name, _HTML_ELEMENT, False))
+        _open_in_foreign(p, name, end)
     return end
+
+
+_P: Final = ("p", _HTML_ELEMENT, False)
+
+
+def _open_in_foreign(p: _Pass, name: str, end: int) -> None:
+    """An HTML element opened in SVG/MathML content (where the walk keeps HTML elements): a block
+    start tag closes an open <p> first, but <table> does not in quirks mode (a page without
+    `<!DOCTYPE html>`): where the mode is not known, the other reading is noted too."""
+    fstack = p.fstack
+    frame = (name, _HTML_ELEMENT, False)
+    if name in _CLOSES_P and fstack.frames[-1] == _P:
+        quirks = p.shared.quirks() if name == "table" else False
+        if quirks is None:
+            p.alternatives.add(end, fstack.nodes[-1].child(frame).states[p.in_select])
+        if not quirks:
+            fstack.pop()
+    fstack.append(frame)
 
 
 def base_start(p: _Pass, m: re.Match[str], start: int, *, counts: bool = True) -> bool:
@@ -115,16 +131,6 @@ def base_start(p: _Pass, m: re.Match[str], start: int, *, counts: bool = True) -
         p.base_seen = True
         _set_base(p, href)
     return False
-
-
-def self_closing(p: _Pass, m: re.Match[str]) -> bool:
-    html, end = p.html, m.end()
-    if html[end - 2] != "/" or end - 2 < m.end(3):
-        return False
-    last = None
-    for found in _ATTR_RE.finditer(html, m.start(4), end):
-        last = found
-    return last is None or last.end() < end - 1 or last.group(4) is None
 
 
 def font_breaks(p: _Pass, m: re.Match[str]) -> bool:

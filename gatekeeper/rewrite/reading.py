@@ -15,7 +15,7 @@ from .classify import _Base, _Need, _Prepared
 from .context import Blocked, Embed, PageContext
 from .edits import Edit
 from .tokenizing import _Attrs
-from .tree import _Shared, _Stack, _State
+from .tree import _Readings, _Shared, _Stack, _State
 
 
 class _Pass:
@@ -60,9 +60,9 @@ class _Pass:
         self.embeds: list[Embed] = []
         self.embed_count = 0
         self.needs = _Need()  # everything needed by the document (srcdoc analysis)
-        self.shared = shared if shared is not None else _Shared(html, ctx.deadline)
+        self.shared = shared if shared is not None else _Shared(html, ctx.deadline, srcdoc=depth > 0)
         if state is None:
-            state = (self.shared.root, False)
+            state = self.shared.root.states[False]
         self.fstack = _Stack(state[0])
         self.in_select = state[1]
         self.template_depth = 0
@@ -83,7 +83,7 @@ class _Pass:
         self.met = False  # a secondary reading that met the main one (else it read to the end)
         self.other_ends: list[int] = []  # where the markup ended in the readings that never met this
         self.open_to_end = len(html)  # where a tag or quoted value left open to the end begins
-        self.alternatives: list[tuple[int, _State]] = []
+        self.alternatives = _Readings()
         self.media_live_until = -1  # inside a <video>/<audio> left live ("load once")
         # tags that may be a vendor's post widget: the main walk checks each is a real tag
         self.widget_at = self.shared.widget_at()
@@ -114,7 +114,7 @@ class _Pass:
         return pos
 
     def state(self) -> _State:
-        return (self.fstack.node(), self.in_select)
+        return self.fstack.node().states[self.in_select]
 
     def state_before(self, pos: int) -> tuple[int, _State] | None:
         """The last tag at or before `pos` and the state there, or None."""
@@ -129,7 +129,7 @@ class _Pass:
         return None
 
     def other_reading(self, pos: int, depth: int = -1) -> None:
-        self.alternatives.append((pos, (self.fstack.node(depth), self.in_select)))
+        self.alternatives.add(pos, self.fstack.nodes[depth].states[self.in_select])
 
     def attrs_of(self, m: re.Match[str]) -> _Attrs:
         return _Attrs(self.html, m.start(4), m.end(4))

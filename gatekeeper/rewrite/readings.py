@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Final
 
@@ -97,11 +98,16 @@ def _other_readings(
     reading meets the main one (same token, same state); what it finds is made inert as well. A tag
     both readings make inert gets one marker naming what either reading found it needs."""
     done: set[tuple[int, _State]] = set()
-    work = collections.deque(main.alternatives)
+    # the readings noted, in the order noted: those of the main reading, then of each other one
+    work: collections.deque[Iterator[tuple[int, _State]]] = collections.deque([iter(main.alternatives)])
     doubt = [main.doubt_at] if main.doubt_at >= 0 else []
     taken = _Taken(main)
     while work and len(done) < _MAX_READINGS:
-        pos, state = work.popleft()
+        noted = next(work[0], None)
+        if noted is None:
+            work.popleft()
+            continue
+        pos, state = noted
         if (pos, state) in done or main.state_at_tag(pos) == state:
             continue
         done.add((pos, state))
@@ -121,16 +127,26 @@ def _other_readings(
             main.other_ends.append(before[0] if before is not None else 0)
             main.open_to_end = min(main.open_to_end, other.eof_at)
         taken.take(other)
-        work.extend(other.alternatives)
-    left = [pos for pos, state in work if (pos, state) not in done and main.state_at_tag(pos) != state]
-    if left or doubt:
+        work.append(iter(other.alternatives))
+    # where the first reading noted but not read starts, if any
+    left = min(
+        (
+            pos
+            for noted in work
+            for pos, state in noted
+            if (pos, state) not in done and main.state_at_tag(pos) != state
+        ),
+        default=None,
+    )
+    starts = doubt if left is None else [left, *doubt]
+    if starts:
         # Too many ways to read this page (only crafted markup gets here): from the first stretch
         # still in doubt, every tag that parses as one is taken for real, whatever surrounds it.
         other = _Pass(
             html, ctx, prep, site_host=site_host, base=main.base, live=live, shadow=True,
             analyze_only=main.analyze_only, depth=main.depth, shared=main.shared,
         )  # fmt: skip
-        paranoid(other, min(left + doubt))
+        paranoid(other, min(starts))
         main.needs.merge(other.needs)
         taken.take(other)
 
@@ -175,5 +191,5 @@ def _cdata_readings(main: _Pass, html: str) -> None:
         if gt < 0 or 0 <= close < gt:
             continue
         before = main.state_before(c.start())
-        state = before[1] if before is not None else (main.shared.root, False)
-        main.alternatives.append((gt + 1, state))
+        state = before[1] if before is not None else main.shared.root.states[False]
+        main.alternatives.add(gt + 1, state)

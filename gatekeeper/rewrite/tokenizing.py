@@ -282,3 +282,15 @@ def _lower(s: str) -> str:
     # HTML lower-cases ASCII only; a non-ASCII letter that Python folds to ASCII (K, the Kelvin sign)
     # can only make a tag look like one it is not, which over-blocks and is harmless.
     return s.lower()
+
+
+def self_closing(html: str, m: re.Match[str]) -> bool:
+    """Whether the start tag `m` (of `_TOKEN_RE` and its kin) ends with the self-closing flag: a "/"
+    right before ">" that is not part of an unquoted attribute value."""
+    end = m.end()
+    if html[end - 2] != "/" or end - 2 < m.end(3):
+        return False
+    last = None
+    for found in _ATTR_RE.finditer(html, m.start(4), end):
+        last = found
+    return last is None or last.end() < end - 1 or last.group(4) is None

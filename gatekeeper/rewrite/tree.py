@@ -4,15 +4,18 @@ the look-ahead index, and the work every reading of one page shares (budgets, de
 from __future__ import annotations
 
 import bisect
+import re
 import time
 from array import array
+from collections.abc import Iterator
 from typing import Final
 
 from .context import OutOfTime
 from .fetching import _WIDGET_HINT
-from .tokenizing import _RAW_END, _WIDGET_TAG_AT
+from .tokenizing import _DOCTYPE, _RAW_END, _WIDGET_TAG_AT
 
 _MAX_READINGS: Final = 64
+_HTML5_DOCTYPE: Final = re.compile(r"<!doctype[\t\n\f\r ]++html[\t\n\f\r ]*+>", re.I)
 
 _Frame = tuple[str, int, bool]  # an open SVG/MathML element: name, kind, in MathML
 # Deeper than this, the stack of open foreign content is not followed: the reading stops there and
@@ -24,12 +27,15 @@ class _Node:
     """A stack of open foreign frames, interned: one object per distinct stack in a page, so the
     state of a reading is compared by identity and kept for every tag at no cost, however deep."""
 
-    __slots__ = ("children", "frame", "parent")
+    __slots__ = ("children", "frame", "parent", "states")
 
     def __init__(self, frame: _Frame | None, parent: _Node | None) -> None:
         self.frame = frame
         self.parent = parent
         self.children: dict[_Frame, _Node] = {}
+        # the two states of a reading with these frames open (outside, inside <select>): one object
+        # each, however many tags and other readings refer to them
+        self.states: tuple[_State, _State] = ((self, False), (self, True))
 
     def child(self, frame: _Frame) -> _Node:
         node = self.children.get(frame)
@@ -48,6 +54,34 @@ class _Node:
 
 
 _State = tuple[_Node, bool]  # what decides how the next token is read: open frames, in <select>
+
+
+class _Readings:
+    """The other readings a reading noted: where each starts and in which state, in the order noted
+    (positions as machine integers, states interned: 16 bytes each)."""
+
+    __slots__ = ("at", "states")
+
+    def __init__(self) -> None:
+        self.at = array("q")
+        self.states: list[_State] = []
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __iter__(self) -> Iterator[tuple[int, _State]]:
+        return zip(self.at, self.states, strict=True)
+
+    def add(self, pos: int, state: _State) -> None:
+        self.at.append(pos)
+        self.states.append(state)
+
+    def drop_met(self, pos: int, state: _State) -> None:
+        """Forget the last one noted if it starts at `pos` in `state`: the reading that noted it
+        has read on from there the same way."""
+        if self.states and self.states[-1] is state and self.at[-1] == pos:
+            self.at.pop()
+            self.states.pop()
 
 
 class _Stack:
@@ -144,12 +178,14 @@ class _Shared:
     """What every reading of one page shares: the interned stacks, the look-ahead index, and the
     work the secondary readings may still do."""
 
-    __slots__ = ("_widget_at", "ahead", "budget", "deadline", "html", "root")
+    __slots__ = ("_doctype_read", "_quirks", "_widget_at", "ahead", "budget", "deadline", "html", "root")
 
-    def __init__(self, html: str, deadline: float | None) -> None:
+    def __init__(self, html: str, deadline: float | None, *, srcdoc: bool = False) -> None:
         self.html = html
         self.deadline = deadline
         self._widget_at: list[int] | None = None
+        self._doctype_read = srcdoc  # an iframe srcdoc document is never in quirks mode
+        self._quirks: bool | None = False if srcdoc else None
         self.root = _Node(None, None)
         self.ahead = _Ahead(html)
         # characters the secondary readings may read together, and those the re-readings of SVG
@@ -173,6 +209,20 @@ class _Shared:
                     found.append(lt)
             self._widget_at = found
         return self._widget_at
+
+    def quirks(self) -> bool | None:
+        """Whether the page is read in quirks mode: True without a doctype, False with the HTML
+        standard's `<!DOCTYPE html>`, None for another doctype (legacy ones may be either)."""
+        if not self._doctype_read:
+            self._doctype_read = True
+            m = _DOCTYPE.match(self.html)
+            if m is None:
+                self._quirks = True
+            else:
+                doctype = self.html[: m.end()]
+                doctype = doctype[doctype.lower().rindex("<!doctype") :]
+                self._quirks = False if _HTML5_DOCTYPE.fullmatch(doctype) else None
+        return self._quirks
 
     def on_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -3,6 +3,9 @@ step; and the paranoid pass that takes every "<name ...>" for a tag where the re
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from .context import TooMuchWork
 from .elements import element
 from .fetching import _FETCHERS, _SVG_FETCH
@@ -38,7 +41,7 @@ def walk(p: _Pass, pos: int = 0) -> None:
     meet = p.meet
     # a secondary reading reads no further than what is left of the characters they share
     budget = p.shared.budget if meet is not None else None
-    state: _State = (fstack.node(), p.in_select)
+    state: _State = fstack.node().states[p.in_select]
     nodes = fstack.nodes  # (the same list too)
     clock = 0
     stop = len(html)
@@ -82,11 +85,11 @@ def walk(p: _Pass, pos: int = 0) -> None:
         start = m.start(1)
         node = nodes[-1]
         if state[0] is not node or state[1] != p.in_select:
-            state = (node, p.in_select)
-        if meet is None and alternatives and alternatives[-1][0] == start and alternatives[-1][1] == state:
-            # the other reading noted last has met the main one already (an SVG <style> read to
-            # its end tag either way): no need to keep it until the readings are merged
-            alternatives.pop()
+            state = node.states[p.in_select]
+        if meet is None and alternatives:
+            # the other reading noted last may have met the main one already (an SVG <style> read
+            # to its end tag either way): no need to keep it until the readings are merged
+            alternatives.drop_met(start, state)
         if meet is not None and meet.state_at_tag(start) == state:
             p.met = True
             return  # this reading has met the main one
@@ -126,6 +129,9 @@ def walk(p: _Pass, pos: int = 0) -> None:
             return
 
 
+_MAYBE_CSS: Final = re.compile(r"[uU][rR][lL]\(|&")  # what SVG's url() attributes need to fetch
+
+
 def paranoid(p: _Pass, pos: int) -> None:
     """Take every "<name ...>" from `pos` on for a tag, in HTML and in SVG alike."""
     html = p.html
@@ -148,7 +154,8 @@ def paranoid(p: _Pass, pos: int) -> None:
         if m.start(4) == m.end(4) and name != "script" and name != "style":
             continue  # no attributes: nothing to fetch from (a script or style may have its text)
         start, end = m.start(1), m.end()
-        if name in _SVG_FETCH:
+        if name in _SVG_FETCH or name == "svg" or _MAYBE_CSS.search(html, start, end) is not None:
+            # (read as SVG too: a fill="url()" or the like, in an SVG element or one taken for it)
             svg_element(p, m, name, p.attrs_of(m), start, end)
         if name == "script":
             if not p.spend(len(html) - end):

@@ -255,7 +255,10 @@ def _svg(name: str, el: Any, add: Any, scripting: bool) -> None:
         for url in css_urls(_text(el)):
             add("svg:style", "css", url)
     for attribute, value in el.attrib.items():  # presentation attributes: fill="url(...)", filter=...
+        # (not a URL attribute: href="url(x)" is the relative URL "url(x)", read as such above)
         if attribute != "style" and not attribute.startswith("data-") and "url(" in value.lower():
+            if _name(attribute) in ("href", "src"):
+                continue
             for url in css_urls(value):
                 add("svg:" + name, _name(attribute), url)
 
