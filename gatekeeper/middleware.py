@@ -33,7 +33,7 @@ from .pages import Pages
 from .records import RETENTION_DAYS, ConsentRecords
 from .registry import ConfigError, Registry, load_registry
 from .rewrite import PageContext, refresh_leaves
-from .sniff import Kind, ResponseType, kind_of_body, response_type
+from .sniff import XML_ROOT_BYTES, Kind, ResponseType, kind_of_body, response_type, xml_root
 from .startup import refuse, startup_checked
 from .unread_stream import CompressedRefreshStop, readable_codings
 from .validators import consent_digest, if_none_match, rewritten_etag
@@ -495,6 +495,14 @@ class _Page:
             rest = await self._fed(b"", more)
             await send({"type": "http.response.body", "body": rest, "more_body": more})
             return
+        if more and self.type.kind is Kind.XML and self.size - len(chunk) < XML_ROOT_BYTES:
+            headers = MutableHeaders(scope=self.start)
+            plain = _codings(headers).strip() in ("", "identity")
+            root = xml_root(b"".join(self.chunks)) if plain else None
+            if root is not None and root != "html":  # a feed, a sitemap: no page, streamed
+                self._stop_refreshes(headers)
+                await self._flush(send)
+                return
         if more:
             return
         body = b"".join(self.chunks)

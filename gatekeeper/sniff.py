@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["Kind", "ResponseType", "kind_of_body", "response_type", "split_list"]
+__all__ = ["Kind", "ResponseType", "kind_of_body", "response_type", "split_list", "xml_root"]
 
 
 class Kind(StrEnum):
@@ -107,3 +107,27 @@ def kind_of_body(head: bytes) -> Kind:
     if text.startswith(b"<?xml"):
         return Kind.XML
     return Kind.OTHER
+
+
+# the prolog of an XML document: white space, the XML declaration and other processing
+# instructions, comments, a DOCTYPE without an internal subset
+_PROLOG_ITEM: Final = re.compile(rb"[ \t\r\n]+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*>", re.S)
+_ROOT: Final = re.compile(rb"<([^ \t\r\n/>!?<]+)[ \t\r\n/>]")
+XML_ROOT_BYTES: Final = 8192
+
+
+def xml_root(head: bytes) -> str | None:
+    """The local name of an XML document's root element from its first bytes (UTF-8, or ASCII
+    compatible), or None when they do not show it for sure (too few bytes, an internal subset, a
+    prolog longer than XML_ROOT_BYTES)."""
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    end = min(len(head), XML_ROOT_BYTES)
+    while pos < end:
+        item = _PROLOG_ITEM.match(head, pos, end)
+        if item is None:
+            break
+        pos = item.end()
+    root = _ROOT.match(head, pos, end)
+    if root is None:
+        return None
+    return root.group(1).rpartition(b":")[2].decode("latin-1")

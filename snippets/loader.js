@@ -84,7 +84,7 @@
       else n.setAttribute(k, a.value);
     });
     n.textContent = el.textContent;
-    ext = is(n, "script") && n.src;
+    ext = n.localName == "script" && (n.src || n.getAttribute("href") || n.getAttributeNS(XL, "href"));
     if (ext) n.onload = n.onerror = function () { recreate(queue); };
     el.parentNode.replaceChild(n, el);
     if (!ext) recreate(queue);
@@ -95,7 +95,8 @@
     all("[data-gk]", root).forEach(function (el) {
       if (el.hasAttribute("data-gk-css")) unmark(el, ok);
       if (!ready(el, ok)) return;
-      if (is(el, "script") || is(el, "style")) queue.push(el);
+      // (an SVG one as well: it is made inert by its type, and runs only when inserted)
+      if (el.localName == "script" || el.localName == "style") queue.push(el);
       else wake(el);
     });
     recreate(queue);

@@ -107,3 +107,44 @@ def test_a_feed_or_an_image_is_served_as_before(path):
     assert answer.header("content-security-policy") is not None
     if path == "/sitemap":
         assert answer.header("etag") == '"v1"' and answer.header("last-modified") is not None
+
+
+FEED_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<!-- a feed -->\n<rss version="2.0"><channel>'
+FEED_REFRESH = UNREAD["rss"].split("<channel>", 1)[1].encode()
+STREAMED = {
+    "feed": (b"text/xml", FEED_HEAD, b"<item><title>a</title></item></channel></rss>", True),
+    "feed-with-refresh": (b"application/xml", FEED_HEAD, FEED_REFRESH, True),
+    "xhtml": (b"text/xml", xhtml().encode()[:200], xhtml().encode()[200:], False),
+    "unsure": (b"text/xml", b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "b">]>', b"<rss/>", False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STREAMED))
+def test_a_feed_as_text_xml_streams_and_a_page_is_held_for_its_banner(name):
+    """The root element in the first bytes says which: a feed or a sitemap goes out as it comes (its
+    refreshes inert), an XHTML page (or one whose first bytes do not say) is held to be rewritten."""
+    media, first, rest, streams = STREAMED[name]
+    seen: list[str] = []
+    when_rest: list[list[str]] = []
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", media)]})
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        when_rest.append(list(seen))
+        await send({"type": "http.response.body", "body": rest})
+
+    gk = Gatekeeper(inner, secret_keys="xhtml-body-secret-0123456789", services=REGISTRY)
+
+    async def outer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def spy(message: dict[str, Any]) -> None:
+            seen.append(message["type"])
+            await send(message)
+
+        await gk(scope, receive, spy)
+
+    answer = call(outer, "GET", "/f")
+    assert when_rest == [["http.response.start", "http.response.body"] if streams else []]
+    assert LIVE.search(answer.body) is None
+    assert (b"data-gk-banner" in answer.body) is (name == "xhtml")
+    if name == "feed":
+        assert answer.body == first + rest

@@ -130,6 +130,12 @@ PIECES = [
     "<{p}style><![CDATA[ @import url(https://tracker.example/i.css); p > a {{ color: red }} ]]></{p}style>",
     '<svg xmlns="http://www.w3.org/2000/svg">'
     "<style>rect {{ fill: url(https://tracker.example/f.svg#g) }}</style></svg>",
+    # in XML a style sheet's text is decoded: references and CDATA spell a URL the characters do not
+    "<{p}style>p {{ background: url(&#104;ttps://tracker.example/ref.png) }}</{p}style>",
+    "<{p}style>p {{ color: red; background: u&#x72;l(https://tracker.example/ref2.png) }}</{p}style>",
+    "<{p}style>p {{ background: url(<![CDATA[https://tracker]]><!-- c -->.example/cd.png) }}</{p}style>",
+    '<svg xmlns="http://www.w3.org/2000/svg">'
+    "<style>rect {{ fill: url(https&#58;//tracker.example/svg-ref.svg#g) }}</style></svg>",
 ]
 LEAKING = [piece for i, piece in enumerate(PIECES) if (i < 10 and i != 7) or i >= 19]
 TITLES = [

@@ -8,7 +8,7 @@ import re
 
 from .checking import check, check_attr, generic, sheet_marks
 from .classify import _Need
-from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports
+from .css import _PRELOAD_HINT, _css_may_fetch, _preload_imports, css_urls
 from .edits import _COUNT_OUTCOME, _NO_OUTCOME, Edit, Insert, Verdict, _Outcome
 from .elements import memoized, replay
 from .fetching import _AMP_PLAYERS, _IN_SHARE, _IN_SHARE_JS, _JS_TYPES, _SPECULATION, _speculation_urls
@@ -64,29 +64,41 @@ def raw_end(p: _Pass, name: str, pos: int) -> int:
             pos = inner.end()
 
 
-def _raw_key(p: _Pass, name: str, start: int, end: int, content_end: int) -> tuple[object, ...]:
+def _raw_key(
+    p: _Pass, name: str, start: int, end: int, content_end: int, text: str | None
+) -> tuple[object, ...]:
     html = p.html
-    return (name, html[start:end], html[end:content_end], p.base.url, p.site_host, p.granted)
+    return (name, html[start:end], html[end:content_end], text, p.base.url, p.site_host, p.granted)
 
 
-def script(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+# `text`, where given, is what the browser reads as the element's text when it is not the page's
+# characters between the tags (an XML document decodes character references in it): it is judged,
+# and where it would fetch, the element waits whole.
+
+
+def script(
+    p: _Pass, m: re.Match[str], start: int, end: int, content_end: int, text: str | None = None
+) -> None:
     out = memoized(
         p,
-        _raw_key(p, "script", start, end, content_end),
-        lambda: _script_outcome(p, m, start, end, content_end),
+        _raw_key(p, "script", start, end, content_end, text),
+        lambda: _script_outcome(p, m, start, end, content_end, text),
     )
     replay(p, out, "script", start, end)
 
 
-def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
+def _script_outcome(
+    p: _Pass, m: re.Match[str], start: int, end: int, content_end: int, text: str | None
+) -> _Outcome:
     html = p.html
+    code = html[end:content_end] if text is None else text
     if _IN_SHARE.search(html, start, end) is not None:
         return _in_share_outcome(p, m, start)
     if _SPECULATION.search(html, start, end) is not None:
         return _speculation_outcome(p, m, start, end, content_end)
     external = not p.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
     sig = p.prep.signature_re
-    signed = sig is not None and sig.search(html, end, content_end) is not None
+    signed = sig is not None and sig.search(code) is not None
     if not external and not signed:
         return _NO_OUTCOME
     attrs = p.attrs_of(m)
@@ -110,7 +122,7 @@ def _script_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_en
     elif signed and "data-gk-snippet" not in first and "data-gk" not in first:
         kind = _lower((attrs.get("type") or "").strip(" \t\n\r\f"))
         if kind in _JS_TYPES:
-            signatures(p, need, html[end:content_end])
+            signatures(p, need, code)
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
     return _Outcome(Verdict.MARK, marking_for(m, "script", attrs, start, need, renamed, text_plain=True))
@@ -164,11 +176,13 @@ def signatures(p: _Pass, need: _Need, code: str) -> None:
         need.add(services, found.group(0), "inline-script")
 
 
-def style(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> None:
+def style(
+    p: _Pass, m: re.Match[str], start: int, end: int, content_end: int, text: str | None = None
+) -> None:
     out = memoized(
         p,
-        _raw_key(p, "style", start, end, content_end),
-        lambda: _style_outcome(p, m, start, end, content_end),
+        _raw_key(p, "style", start, end, content_end, text),
+        lambda: _style_outcome(p, m, start, end, content_end, text),
     )
     replay(p, out, "style", start, end)
     preload_break(p, end)
@@ -196,10 +210,13 @@ def preload_break(p: _Pass, end: int) -> None:
         p.edits.append(Edit(end, Insert.PRELOAD_STOP))
 
 
-def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end: int) -> _Outcome:
+def _style_outcome(
+    p: _Pass, m: re.Match[str], start: int, end: int, content_end: int, text: str | None
+) -> _Outcome:
     html = p.html
+    sheet = html[end:content_end] if text is None else text
     external = not p.base.first_party or _MAYBE_EXTERNAL.search(html, start, end) is not None
-    hinted = _css_may_fetch(html[end:content_end])
+    hinted = _css_may_fetch(sheet)
     if not external and not hinted:
         return _NO_OUTCOME
     attrs = p.attrs_of(m)
@@ -208,9 +225,14 @@ def _style_outcome(p: _Pass, m: re.Match[str], start: int, end: int, content_end
     renamed = generic(p, attrs, "style", need, marks) if external else []
     kind = attrs.get("type")
     if hinted and (kind is None or _lower(kind.strip(" \t\n\r\f")) in ("", "text/css")):
-        # only the URLs that are not granted are made inert; the rest of the sheet stays live
-        found = sheet_marks(p, need, html[end:content_end], end, "style")
-        marks = None if found is None or marks is None else marks + found
+        if text is None:
+            # only the URLs that are not granted are made inert; the rest of the sheet stays live
+            found = sheet_marks(p, need, sheet, end, "style")
+            marks = None if found is None or marks is None else marks + found
+        else:  # a mark in the page's characters is not one in the text read: the sheet waits whole
+            for url in css_urls(sheet):
+                check(p, need, url, "style")
+            marks = None
     if not renamed and not need.services and not need.undeclared:
         return _NO_OUTCOME
     marking = marking_for(m, "style", attrs, start, need, renamed, text_plain=marks is None, url_marks=marks)

@@ -14,6 +14,7 @@ its third-party refreshes are made inert)."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Final
 
 from .checking import check
@@ -232,7 +233,9 @@ def _close(p: _Pass, frame: _Frame,
         if local in ("script", "style"):
             html_m = _TOKEN_RE.match(p.html, tag_start)
             assert html_m is not None
-            (script if local == "script" else style)(p, html_m, tag_start, end, max(at, end))
+            content_end = max(at, end)
+            text = _text_read(p.html[end:content_end])
+            (script if local == "script" else style)(p, html_m, tag_start, end, content_end, text)
         elif depth == 1 and local == "body" and p.body_end < 0:
             p.body_end = at
         elif depth == 0 and p.body_end < 0:
@@ -242,6 +245,26 @@ def _close(p: _Pass, frame: _Frame,
             del ns[prefix]
         else:
             ns[prefix] = old
+
+
+_MARKUP: Final = re.compile(r"<!\[CDATA\[(?s:(.*?))\]\]>|<!--(?s:.*?)-->|<\?(?s:.*?)\?>|<[^>]*+>|([^<]++)")
+
+
+def _text_read(content: str) -> str | None:
+    """What the browser reads as a script's or style sheet's text when it is not the characters
+    between the tags (None when it is): character references decoded, CDATA sections unwrapped,
+    comments and processing instructions left out. The text inside child elements is kept, which
+    can only find more, never less."""
+    if "&" not in content and "<" not in content:
+        return None
+    parts = []
+    for m in _MARKUP.finditer(content):
+        if m.group(1) is not None:
+            parts.append(m.group(1))
+        elif m.group(2) is not None:
+            parts.append(unescape(m.group(2)))
+    text = "".join(parts)
+    return None if text == content else text
 
 
 def _attr(m: re.Match[str], name: str) -> str | None:
