@@ -18,7 +18,10 @@ class _Attrs:
 
     def __init__(self, text: str, start: int, end: int) -> None:
         first: dict[str, str] = {}  # lower-case name -> raw value
-        if start < end:
+        if end - start > 4096:  # a crafted tag of thousands of attributes: one at a time
+            for m in _ATTR_RE.finditer(text, start, end):
+                first.setdefault(m.group(1).lower(), m.group(2) or m.group(3) or m.group(4) or "")
+        elif start < end:
             for name, dq, sq, uq in _ATTR_RE.findall(text, start, end):
                 first.setdefault(name.lower(), dq or sq or uq)
         self.first = first
