@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Final, overload
+from dataclasses import dataclass
+from typing import Final, NamedTuple, overload
 
 from ..registry import Service
 from .context import Blocked, Embed
@@ -70,10 +70,11 @@ class Insert(enum.IntEnum):
     PLACEHOLDER = enum.auto()  # an embed's two-click placeholder, before its tag
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(NamedTuple):
     """One insertion, rendered once when the plan is made. `bare`: some reading is inside a tag or
-    an unquoted attribute value here, where a quote or ">" we wrote could end it: no quotes."""
+    an unquoted attribute value here, where a quote or ">" we wrote could end it: no quotes.
+    (Immutable; a named tuple, not a frozen dataclass: a page makes one to three per marked tag, and
+    a frozen dataclass takes five times as long to make.)"""
 
     at: int
     kind: Insert
@@ -89,15 +90,7 @@ class Edit:
     def render(self) -> str:
         kind = self.kind
         if kind is Insert.MARKER:
-            key = (
-                self.services,
-                self.hide,
-                self.text_plain,
-                self.url_marks,
-                self.slash_after,
-                self.bare,
-                self.xml,
-            )
+            key = self[3:]  # everything but the offset, the kind and the text
             text = _MARKERS.get(key)
             if text is None:
                 if len(_MARKERS) >= 1024:
@@ -127,8 +120,7 @@ class Edit:
     def merged(self, other: Edit) -> Edit:
         """One marker for a tag that two readings make inert: what either found it waits for."""
         services = tuple(dict.fromkeys([*self.services, *other.services]))
-        return replace(
-            self,
+        return self._replace(
             services=services,
             text_plain=self.text_plain or other.text_plain,
             url_marks=self.url_marks or other.url_marks,
@@ -136,7 +128,7 @@ class Edit:
 
 
 # each distinct marker rendered once (a page of many embeds waiting for one service: one string)
-_MARKERS: dict[tuple[tuple[str, ...], str, bool, bool, bool, bool, bool], str] = {}
+_MARKERS: dict[tuple[object, ...], str] = {}
 
 
 class Inserts(Sequence[tuple[int, str]]):

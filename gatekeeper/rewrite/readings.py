@@ -8,7 +8,6 @@ import collections
 import operator
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Final
 
 from .classify import _Prepared, _prepared, _site
@@ -77,7 +76,7 @@ def plan(html: str, ctx: PageContext, *, xml: bool = False) -> Plan:
         # we insert after it could close it and bring it to life. Markers lose their quotes there,
         # and placeholders (whose markup we do not control) are left out.
         edits[:] = [
-            e if e.at <= dead else replace(e, bare=True)
+            e if e.at <= dead else e._replace(bare=True)
             for e in edits
             if e.at <= dead or e.kind not in (Insert.PLACEHOLDER, Insert.ANCHOR)
         ]

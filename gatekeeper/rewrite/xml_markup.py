@@ -8,7 +8,6 @@ prefix)."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Final
@@ -104,13 +103,13 @@ def xml_edits(edits: list[Edit], text: str) -> list[Edit]:
         if e.kind is Insert.PRELOAD_STOP:
             continue
         if e.kind in (Insert.SNIPPET, Insert.PLACEHOLDER, Insert.ANCHOR):
-            e = replace(e, text=to_xhtml(e.text))
+            e = e._replace(text=to_xhtml(e.text))
         elif e.kind is Insert.MARKER:
-            e = replace(e, xml=True)
+            e = e._replace(xml=True)
         elif e.kind is Insert.RENAME:
             name = _ATTR_NAME.match(text, e.at)
             colon = name.group(0).find(":") if name is not None else -1
             if colon > 0:
-                e = replace(e, at=e.at + colon + 1)
+                e = e._replace(at=e.at + colon + 1)
         out.append(e)
     return out
