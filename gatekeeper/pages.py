@@ -10,19 +10,16 @@ written at its top.
 from __future__ import annotations
 
 import datetime
-import gzip
-import hashlib
 import json
 import os
 import re
 import threading
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from typing import Generic, TypeVar
+from urllib.parse import quote, urlencode
 
 import jinja2
 from babel import UnknownLocaleError
@@ -33,14 +30,14 @@ from .consent import ConsentState
 from .cookies import in_page_gate
 from .i18n import N_, Catalogues, folder_of
 from .once import anchor_id
-from .registry import CONSENT_MODE_TYPES, UNDECLARED, Category, ConfigError, Registry, Service
+from .placeholder_box import Embed, css_length, is_small, network_name, placeholder_size, shared_page
+from .registry import UNDECLARED, Category, ConfigError, Registry, Service
+from .static_snippets import build_static, compact_js, consent_mode_defaults, snippet_budget
 
 __all__ = [
-    "ERRORS",
     "Pages",
     "build_static",
     "consent_mode_defaults",
-    "error_page",
     "snippet_budget",
 ]
 
@@ -51,32 +48,8 @@ _NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
 _PAGES_CACHED = 256
 _STATES_CACHED = 256
 _PLACEHOLDERS_CACHED = 1024
-_ALL_TYPES = tuple(t for c in Category for t in CONSENT_MODE_TYPES[c])
 _INLINE_TAGS = frozenset({"iframe", "video", "audio", "img", "object", "embed", "picture"})
-_SHARING_TYPES = ("ad_user_data", "ad_personalization")  # what Global Privacy Control opts out of
 
-
-class Embed(Protocol):
-    """What a placeholder needs of an embed (gatekeeper.rewrite.Embed has this shape)."""
-
-    @property
-    def index(self) -> int: ...
-    @property
-    def tag(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def share(self) -> bool: ...
-    @property
-    def width(self) -> str | int | None: ...
-    @property
-    def height(self) -> str | int | None: ...
-    @property
-    def services(self) -> Sequence[str] | Sequence[Service]: ...
-
-
-# ---------------------------------------------------------------------------------------------
-# Category texts (message ids: the catalogues under locales/ translate them)
 
 _CATEGORY_TEXTS: Mapping[Category, tuple[str, str, str]] = {
     # (label, what it is, the one sentence that asks for it; %(services)s lists the services)
@@ -158,116 +131,12 @@ class CookieView:
 # Pure helpers
 
 
-def consent_mode_defaults(state: ConsentState, granted: Iterable[str], registry: Registry) -> dict[str, str]:
-    """Google Consent Mode v2 values for a state: a type is granted when its category is; under
-    Global Privacy Control the ad data-sharing types also need a sale/share service opted in to."""
-    out = {t: "denied" for t in _ALL_TYPES}
-    for category in Category:
-        if state.category_granted(category):
-            for t in CONSENT_MODE_TYPES[category]:
-                out[t] = "granted"
-    ids = set(granted)
-    if state.gpc and not any(s.sale_share and s.id in ids for s in registry.services):
-        for t in _SHARING_TYPES:
-            out[t] = "denied"
-    return out
-
-
-def _compact_js(text: str) -> str:
-    """Whole-line comments and indentation go (newlines stay, so semicolon insertion is unchanged)."""
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    lines = (line.strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
-
-
-def _compact_css(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"\s+", " ", text)
-    return re.sub(r"\s*([{};,>])\s*", r"\1", text).replace(";}", "}").strip() + "\n"
-
-
-def build_static(loader_js: str, css: str) -> dict[str, tuple[bytes, str]]:
-    """The served snippets under content-hashed names (so they can be cached for a year)."""
-    cm = {c.value: list(t) for c, t in CONSENT_MODE_TYPES.items() if t}
-    js = _compact_js(loader_js.replace("/*CM*/{}", json.dumps(cm, separators=(",", ":"))))
-    out: dict[str, tuple[bytes, str]] = {}
-    for stem, ext, body, media in (
-        ("loader", "js", js, "text/javascript; charset=utf-8"),
-        ("gatekeeper", "css", _compact_css(css), "text/css; charset=utf-8"),
-    ):
-        data = body.encode("utf-8")
-        out[f"{stem}.{hashlib.sha256(data).hexdigest()[:12]}.{ext}"] = (data, media)
-    return out
-
-
-def snippet_budget(static: Mapping[str, tuple[bytes, str]]) -> int:
-    """Bytes of loader + styles, each gzipped as a server would send them."""
-    return sum(len(gzip.compress(data, 9)) for data, _ in static.values())
-
-
-def _css_length(value: str | int | None) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip().lower()
-    m = re.fullmatch(r"(\d{1,5}(?:\.\d+)?)(px|%)?", text)
-    if not m or float(m.group(1)) == 0:
-        return None
-    return m.group(1) + (m.group(2) or "px")
-
-
-def _placeholder_size(embed: Embed, kind: str, small: bool) -> str:
-    """Inline size of a placeholder: at least the embed's own (or a width-filling box of its kind's
-    shape), never narrower than the page (max-width in the style sheet) and never shorter than what it
-    says: its height is a minimum, so a narrow screen or a large font makes it grow instead of clip."""
-    width, height = _css_length(embed.width), _css_length(embed.height)
-    if small:  # one line of its own length, at least the button's width where there is room
-        return f"min-width:min({width},100%)" if width else ""
-    ratio = "4/3" if kind == "map" else "16/9"
-    if kind in ("post", "button") and not height:
-        return f"width:{width or '100%'};min-height:8rem"
-    if width and height:
-        return f"width:{width};min-height:{height}"
-    if width:
-        return f"width:{width};aspect-ratio:{ratio}"
-    if height:
-        return f"width:100%;min-height:{height}"
-    return f"width:100%;aspect-ratio:{ratio}"
-
-
-def _network(name: str) -> str:
-    """What a share link calls the network: the service's name (in the visitor's language) without
-    its parenthesis or its word for 'button'."""
-    short = re.sub(r"\s*[（(].*[）)]|\s*(button|ボタン|按钮|按鈕|버튼)$", "", name).strip()
-    return short or name
-
-
-def _shared_page(embed: Embed, page_url: str) -> str:
-    """The page a share link shares: a share widget's own target, a plugin frame's `href`/`url`
-    parameter (Facebook's and LINE's), else the page it is on."""
-    if embed.share:
-        return embed.url
-    if embed.tag.lower() in ("iframe", "frame"):
-        for key, value in parse_qsl(urlsplit(embed.url).query):
-            if key in ("href", "url") and value.startswith(("https://", "http://")):
-                return value
-    return page_url
-
-
 def _hostname(host: str) -> str:
     """A Host header without its port: what a visitor reads as the site's name by default."""
     host = host.strip().lower()
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
     return host.rsplit(":", 1)[0]
-
-
-def _is_small(embed: Embed) -> bool:
-    """Button-sized (a like or share button in a frame): no room for more than a line."""
-    width, height = _css_length(embed.width), _css_length(embed.height)
-    return bool(
-        (height and height.endswith("px") and float(height[:-2]) < 150)
-        or (width and width.endswith("px") and float(width[:-2]) < 260)
-    )
 
 
 K = TypeVar("K", bound=Hashable)
@@ -358,7 +227,7 @@ class Pages:
             files.joinpath("loader.js").read_text("utf-8"),
             files.joinpath("gatekeeper.css").read_text("utf-8"),
         )
-        self._cookie_gate = _compact_js(files.joinpath("cookie_gate.js").read_text("utf-8"))
+        self._cookie_gate = compact_js(files.joinpath("cookie_gate.js").read_text("utf-8"))
         names = {name.rsplit(".", 1)[1]: name for name in self.static}
         self.loader_url = f"{prefix}static/{names['js']}"
         self.stylesheet_url = f"{prefix}static/{names['css']}"
@@ -546,7 +415,7 @@ class Pages:
         ids = tuple(s if isinstance(s, str) else s.id for s in embed.services)
         if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
             ids = tuple(s if isinstance(s, str) else s.name.en for s in embed.services)
-        shared = _shared_page(embed, page_url)
+        shared = shared_page(embed, page_url)
         key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
         if html is None:
@@ -565,7 +434,7 @@ class Pages:
         if not services:
             return self._render_undeclared(embed, lang)
         first = services[0]
-        small = _is_small(embed)
+        small = is_small(embed)
         share_url = None
         if first.share_url and shared and (embed.share or small):
             share_url = first.share_url.replace("{url}", quote(shared, safe=""))
@@ -580,11 +449,11 @@ class Pages:
                 action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23{anchor_id(embed.index)}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
                 index=embed.index,
-                size=_placeholder_size(embed, first.placeholder.value, small or share_url is not None),
+                size=placeholder_size(embed, first.placeholder.value, small or share_url is not None),
                 inline=embed.tag.lower() in _INLINE_TAGS,
                 small=small,
                 share_url=share_url,
-                network=_network(view.name),
+                network=network_name(view.name),
                 service=view,
                 services=[s.id for s in services],
             )
@@ -597,7 +466,7 @@ class Pages:
         first = embed.services[0] if embed.services else None
         if not isinstance(first, Service) or first.id != UNDECLARED:
             return ""
-        width, height = _css_length(embed.width), _css_length(embed.height)
+        width, height = css_length(embed.width), css_length(embed.height)
         if any(v and v.endswith("px") and float(v[:-2]) <= 2 for v in (width, height)):
             return ""
         tag = embed.tag.lower()
@@ -609,7 +478,7 @@ class Pages:
                 index=embed.index,
                 host=first.name.en,
                 kind=kind,
-                size=_placeholder_size(embed, first.placeholder.value, _is_small(embed)),
+                size=placeholder_size(embed, first.placeholder.value, is_small(embed)),
                 inline=tag in _INLINE_TAGS,
             )
             .strip()
@@ -666,49 +535,3 @@ class _SampleEmbed:
     height: str | int | None = 315
     url: str = "https://example.com/"
     share: bool = False
-
-
-ERRORS: Mapping[int, tuple[str, str]] = {
-    404: (
-        N_("This page does not exist"),
-        N_(
-            "There is no page at this address. Please check the address, or start again from the site's "
-            "home page."
-        ),
-    ),
-    405: (
-        N_("This page cannot be used this way"),
-        N_("The site does not accept this kind of request at this address."),
-    ),
-    502: (
-        N_("The site is not reachable right now"),
-        N_(
-            "The server that holds this site did not accept the connection. Please try again in a few "
-            "minutes."
-        ),
-    ),
-    504: (
-        N_("The site is taking too long to answer"),
-        N_("The server that holds this site did not answer in time. Please try again in a few minutes."),
-    ),
-}
-
-
-@lru_cache(maxsize=1)
-def _default_catalogues() -> Catalogues:
-    return Catalogues.load()
-
-
-def error_page(status: int, accept_language: str | None, catalogues: Catalogues | None = None) -> bytes:
-    """The small page gatekeeper answers with when the site behind `gatekeeper proxy` refuses (502)
-    or is too slow (504), or `gatekeeper serve` has no such file (404) or method (405): what
-    happened, in the visitor's language, and nothing about the servers."""
-    cat = catalogues or _default_catalogues()
-    lang = cat.choose(None, accept_language)
-    title, about = (cat.gettext(lang, m) for m in ERRORS[status])
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-        f"<p>{escape(about)}</p><p>{status}</p></body></html>\n"
-    ).encode()

@@ -20,8 +20,8 @@ from multidict import CIMultiDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
+from .error_pages import error_page
 from .middleware import Gatekeeper
-from .pages import error_page
 from .proxy_headers import Upstream, request_headers, response_headers
 from .proxy_ws import CookieGate, proxy_websocket
 

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .consent import ConsentCodec, gpc_requested
 from .cookies import gate_cookies
-from .pages import error_page
+from .error_pages import error_page
 from .proxy_headers import Upstream, request_headers
 from .registry import Registry
 

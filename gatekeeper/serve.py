@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from .body import _prescan as meta_charset
-from .pages import ERRORS, error_page
+from .error_pages import ERRORS, error_page
 from .registry import ConfigError
 
 __all__ = ["SiteFiles", "static_app"]

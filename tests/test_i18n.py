@@ -15,9 +15,10 @@ from babel.messages.pofile import read_po, write_po
 
 from gatekeeper import Gatekeeper
 from gatekeeper.consent import ConsentState
+from gatekeeper.error_pages import error_page
 from gatekeeper.i18n import SHIPPED, Catalogues, best_language, shipped_dir
 from gatekeeper.i18n_extract import check, messages
-from gatekeeper.pages import Pages, _SampleEmbed, error_page
+from gatekeeper.pages import Pages, _SampleEmbed
 from gatekeeper.registry import Category, ConfigError, load_registry, undeclared_service
 
 REGISTRY = load_registry()  # every catalog service: every catalog text is rendered somewhere
