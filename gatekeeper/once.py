@@ -24,7 +24,7 @@ SECONDS: Final = 300  # a ticket is good for this long: the page load that follo
 _SALT: Final = "gatekeeper.once"
 
 
-def anchor_id(index: int) -> str:
+def anchor_id(index: int | str) -> str:
     """The id a "load once" returns to: the placeholder's, and the anchor left before the live embed."""
     return f"gk-ph-{index}"
 

@@ -43,6 +43,7 @@ __all__ = [
 
 _NEXT = "gk-next-9c4e1a"  # stands for the page's path in cached renders; survives autoescape as is
 _NEXT_Q = "gk-nextq-9c4e1a"  # the same, percent-encoded for a URL's query
+_INDEX = "gk-index-9c4e1a"  # stands for the embed's number: one render serves every embed alike
 # A body snippet is 5-15 KB (the settings list every service): 256 pages' worth is a few MB. A path
 # not in the cache costs one str.replace on its consent state's render (microseconds), not a render.
 _PAGES_CACHED = 256
@@ -416,13 +417,15 @@ class Pages:
         if ids[:1] == (UNDECLARED,):  # the stand-in's name is the host it names
             ids = tuple(s if isinstance(s, str) else s.name.en for s in embed.services)
         shared = shared_page(embed, page_url)
-        key = (ids, embed.index, embed.tag, embed.width, embed.height, embed.share, lang, shared)
+        key = (ids, embed.tag, embed.width, embed.height, embed.share, lang, shared)
         html = self._placeholders.get(key)
         if html is None:
             html = self._render_placeholder(embed, lang, shared)
             self._placeholders.put(key, html)
-        return html.replace(_NEXT_Q, str(escape(quote(next_path, safe="/")))).replace(
-            _NEXT, str(escape(next_path))
+        return (
+            html.replace(_INDEX, str(embed.index))
+            .replace(_NEXT_Q, str(escape(quote(next_path, safe="/"))))
+            .replace(_NEXT, str(escape(next_path)))
         )
 
     def _render_placeholder(self, embed: Embed, lang: str, shared: str = "") -> str:
@@ -439,16 +442,16 @@ class Pages:
         if first.share_url and shared and (embed.share or small):
             share_url = first.share_url.replace("{url}", quote(shared, safe=""))
         query = urlencode(
-            [("service", s.id) for s in services] + [("embed", str(embed.index)), ("lang", lang)]
+            [("service", s.id) for s in services] + [("embed", _INDEX), ("lang", lang)]
         )
         view = self._service_view(first, ConsentState(), frozenset(), lang)
         return (
             self.env.get_template("placeholder.html")
             .render(
                 lang=lang,
-                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23{anchor_id(embed.index)}",
+                action=f"{self.prefix}consent?{query}&next={_NEXT_Q}%23{anchor_id(_INDEX)}",
                 disclosure_url=f"{self.prefix}disclosure?lang={lang}#gk-s-{first.id}",
-                index=embed.index,
+                index=_INDEX,
                 size=placeholder_size(embed, first.placeholder.value, small or share_url is not None),
                 inline=embed.tag.lower() in _INLINE_TAGS,
                 small=small,
@@ -475,7 +478,7 @@ class Pages:
             self.env.get_template("undeclared.html")
             .render(
                 lang=lang,
-                index=embed.index,
+                index=_INDEX,
                 host=first.name.en,
                 kind=kind,
                 size=placeholder_size(embed, first.placeholder.value, is_small(embed)),
