@@ -3,6 +3,8 @@ or a hang."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from starlette.responses import Response
 
@@ -342,10 +344,8 @@ def test_any_html_body_is_served_never_a_500(case):
     body, headers = BODIES[case]
     media = dict(headers).get("content-type", "text/html")
     extra = [h for h in headers if h[0] != "content-type"]
-    started = time.perf_counter()
-    answer = call(wrap(page_app(body, extra, media)))
+    answer = call(wrap(page_app(body, extra, media)))  # (never long: rewrite_seconds bounds it)
     assert answer.status == 200 and answer.header("content-security-policy")
-    assert time.perf_counter() - started < 5
     length = answer.header("content-length")
     assert length is None or int(length) == len(answer.body)
     if answer.body != body:  # rewritten: then it is whole and decodable the way it was declared
@@ -442,31 +442,48 @@ def test_odd_request_headers_are_served(headers):
     assert answer.status == 200 and not live_youtube(answer)
 
 
-def test_many_set_cookie_headers_are_gated_quickly():
-    async def app(scope, receive, send):
-        response = PlainTextResponse("x")
-        for i in range(2000):
-            response.set_cookie(f"c{i}", "v")
-        response.set_cookie("sid", "abc")
-        response.set_cookie("mail", "taro@example.jp")
-        await response(scope, receive, send)
+def _cpu(app) -> tuple[float, Any]:
+    """The least CPU time of three calls, and the last answer."""
+    best, answer = float("inf"), None
+    for _ in range(3):
+        started = time.process_time()
+        answer = call(wrap(app))
+        best = min(best, time.process_time() - started)
+    return best, answer
 
-    started = time.perf_counter()
-    answer = call(wrap(app))
-    assert time.perf_counter() - started < 5
+
+def test_many_set_cookie_headers_are_gated_in_linear_time():
+    def app_of(n: int):
+        async def app(scope, receive, send):
+            response = PlainTextResponse("x")
+            for i in range(n):
+                response.set_cookie(f"c{i}", "v")
+            response.set_cookie("sid", "abc")
+            response.set_cookie("mail", "taro@example.jp")
+            await response(scope, receive, send)
+
+        return app
+
+    small, _ = _cpu(app_of(300))
+    large, answer = _cpu(app_of(3000))
     assert [v.split("=", 1)[0] for v in answer.all("set-cookie")] == ["sid"]
+    assert large < 25 * small, (small, large)  # ten times the cookies: about ten times the work
 
 
-def test_a_huge_set_cookie_value_is_gated():
-    async def app(scope, receive, send):
-        response = PlainTextResponse("x")
-        response.headers.append("set-cookie", "sid=" + "a" * 100_000)
-        response.headers.append("set-cookie", "sid2=" + ("b@c.de%" * 20_000))
-        await response(scope, receive, send)
+def test_a_huge_set_cookie_value_is_gated_in_linear_time():
+    def app_of(n: int):
+        async def app(scope, receive, send):
+            response = PlainTextResponse("x")
+            response.headers.append("set-cookie", "sid=" + "a" * (5 * n))
+            response.headers.append("set-cookie", "sid2=" + ("b@c.de%" * n))
+            await response(scope, receive, send)
 
-    started = time.perf_counter()
-    answer = call(wrap(app))
-    assert time.perf_counter() - started < 5 and answer.status == 200
+        return app
+
+    small, _ = _cpu(app_of(2_000))
+    large, answer = _cpu(app_of(20_000))
+    assert answer.status == 200
+    assert large < 25 * small, (small, large)
 
 
 @pytest.mark.browser

@@ -43,10 +43,11 @@ def html_app(body: bytes, encoding: str | None = None):
 def test_the_rewrite_stops_at_its_deadline():
     page = SLOW.decode()
     ctx = context()
+    budget = 0.2
     start = time.monotonic()
     with pytest.raises(OutOfTime):
-        plan(page, PageContext(ctx.registry, ctx.granted, ctx.page_url, deadline=time.monotonic() + 0.2))
-    assert time.monotonic() - start < 2.0  # it checks the clock as it goes, not at the end
+        plan(page, PageContext(ctx.registry, ctx.granted, ctx.page_url, deadline=time.monotonic() + budget))
+    assert time.monotonic() - start < 10 * budget  # it checks the clock as it goes, not at the end
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
@@ -82,7 +83,8 @@ def test_rewrite_seconds_is_checked():
 
 def test_a_slow_page_is_served_unread_and_not_rewritten_again(caplog):
     clear_cache()
-    gk = Gatekeeper(html_app(SLOW), secret_keys=KEY, rewrite_seconds=0.3, max_body_bytes=10_000_000)
+    budget = 0.3
+    gk = Gatekeeper(html_app(SLOW), secret_keys=KEY, rewrite_seconds=budget, max_body_bytes=10_000_000)
     with caplog.at_level(logging.WARNING, logger="gatekeeper"):
         start = time.monotonic()
         first = call(gk, path="/slow", query="a=1")
@@ -96,7 +98,7 @@ def test_a_slow_page_is_served_unread_and_not_rewritten_again(caplog):
         assert b"data-gk-snippet" not in answer.body  # unread
         assert b'data-gk-http-equiv="refresh"' in answer.body  # but its refresh made inert
         assert len(answer.body) == len(SLOW) + len(b"data-gk-")
-    assert took < 5.0
+    assert took < 15 * budget  # abandoned near its budget, not rewritten to the end
     assert took_again < took / 2
     slow = [r for r in caplog.records if "rewrite_seconds" in r.getMessage()]
     assert len(slow) == 1  # once per path
@@ -143,10 +145,9 @@ def test_a_slow_rewrite_does_not_hold_up_other_requests(serve):
         thread.join()
     # the rewrite shares the interpreter (a thread): a request waits for the GIL now and then, never
     # for the whole rewrite; and the rewrite really was slow, so the check could fail
-    bound = max(1.0, 10 * statistics.median(alone))
-    assert slow_took and slow_took[0] > 2 * bound, (slow_took, bound)
+    assert slow_took and slow_took[0] > 20 * statistics.median(alone), (slow_took, alone)
     assert len(during) >= 3, "too few requests were made while the slow page was rewritten"
-    assert max(during) < bound, (during, alone)
+    assert max(during) < slow_took[0] / 3, (during, slow_took)
 
 
 def test_a_small_page_that_takes_long_on_the_loop_is_rewritten_off_it(caplog):
