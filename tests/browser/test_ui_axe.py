@@ -1,6 +1,6 @@
-"""axe-core (from npm, installed by the session fixture) finds no WCAG 2.2 A/AA violation in the
-banner's two layers, the placeholders and the notice page, at 1280x800 and 375x812, English and
-Japanese; and a control page with a known violation shows the run would report one."""
+"""axe-core (installed from npm by ./run test, read from GATEKEEPER_AXE) finds no WCAG 2.2 A/AA
+violation in the banner's two layers, the placeholders and the notice page, at 1280x800 and 375x812,
+English and Japanese; and a control page with a known violation shows the run would report one."""
 
 # ruff: noqa: F401, F811 (fixtures imported from ui_support are used as arguments)
 from __future__ import annotations

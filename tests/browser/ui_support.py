@@ -1,13 +1,11 @@
 """What the visitor-facing UI tests share: the demo and a page of vendors' embeds at their default and
-smallest sizes (each in a <p>), served behind the middleware; the two screens; axe-core from npm;
+smallest sizes (each in a <p>), served behind the middleware; the two screens; axe-core (GATEKEEPER_AXE);
 and the in-page measurements (hit tests, covered focus)."""
 
 # ruff: noqa: E501 (vendor markup and CSS written as the vendors and sites write them)
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ SCREENS = {"desktop": (1280, 800), "phone": (375, 812)}
 LANGS = ("en", "ja")
 KEY = "ui-tests-" + "k" * 32
 OPTIONS = {"privacy_policy_url": "/privacy", "operator_name": "Midori City Office"}
-AXE_VERSION = "4.10.3"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 
 # Vendors' embed codes at their generators' default size and the smallest they offer or support,
@@ -114,23 +111,11 @@ def bare_demo() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def axe_script() -> str:
-    """axe-core from npm, installed once into a cache directory (CI: a fresh clone needs only npm)."""
-    cache = Path(os.environ.get("GATEKEEPER_TEST_CACHE", Path.home() / ".cache" / "gatekeeper-tests"))
-    prefix = cache / f"axe-core-{AXE_VERSION}"
-    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("the accessibility tests need npm (Node.js) to install axe-core")
-        prefix.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
-             f"axe-core@{AXE_VERSION}"],
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        if done.returncode or not script.exists():
-            pytest.fail(f"npm install axe-core@{AXE_VERSION} failed:\n{done.stderr[-2000:]}")
-    return script.read_text("utf-8")
+    """axe-core's script, which `./run test` installs once (npm) and names in GATEKEEPER_AXE."""
+    path = os.environ.get("GATEKEEPER_AXE")
+    if not path or not Path(path).is_file():
+        pytest.fail("the accessibility tests read axe-core from GATEKEEPER_AXE: run them with ./run test")
+    return Path(path).read_text("utf-8")
 
 
 def new_page(browser_context: Any, screen: str, lang: str, **options: Any) -> Any:
