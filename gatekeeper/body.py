@@ -29,11 +29,13 @@ try:
     import brotli as _brotli  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - brotli is optional
     _brotli = None
+_DECODE_ERRORS: Final = (zlib.error,) if _brotli is None else (zlib.error, _brotli.error)
 
 __all__ = [
     "ProcessedBody",
     "RefreshStop",
     "clear_cache",
+    "decoded_head",
     "decoded_size",
     "process_body",
     "process_html",
@@ -327,6 +329,28 @@ def _log_undeclared(blocked: tuple[Blocked, ...]) -> None:
                 b.url[:200],
                 hint(host, parts.path),
             )
+
+
+def decoded_head(body: bytes, content_encoding: str | None, size: int) -> bytes:
+    """The first `size` bytes of the body as the browser reads it, each coding undone only as far
+    as that needs (a start of a compressed body is enough); b"" when it cannot be decoded."""
+    data = body
+    codings = list(reversed(_codings(content_encoding)))
+    try:
+        for i, coding in enumerate(codings):
+            limit = size if i == len(codings) - 1 else max(64 * size, 65536)  # (a coding under it)
+            if coding == "br" and _brotli is not None:
+                data = bytes(_brotli.Decompressor().process(data, output_buffer_limit=limit))
+            elif coding in ("gzip", "x-gzip", "deflate"):
+                wbits = zlib.MAX_WBITS if coding == "deflate" else 16 + zlib.MAX_WBITS
+                if coding == "deflate" and data[:1] and data[0] & 0x0F != 8:
+                    wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
+                data = zlib.decompressobj(wbits).decompress(data, limit)
+            else:
+                return b""
+    except _DECODE_ERRORS:
+        return b""
+    return data[:size]
 
 
 def decoded_size(body: bytes, content_encoding: str | None, limit: int) -> int:

@@ -15,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
 from .app_csp import SnippetFit, fit_snippets, read_app_policies, strip_report_uris
-from .body import RefreshStop, decoded_size, process_html, readable_accept_encoding
+from .body import RefreshStop, decoded_head, decoded_size, process_html, readable_accept_encoding
 from .consent import ConsentState
 from .cookies import Verdict, gate_cookies
 from .csp import host_of
@@ -24,7 +24,7 @@ from .logs import log_once
 from .once import OnceGrant
 from .registry import Registry
 from .rewrite import PageContext, refresh_leaves
-from .sniff import XML_ROOT_BYTES, Kind, ResponseType, kind_of_body, response_type, xml_root
+from .sniff import SNIFF_BYTES, XML_ROOT_BYTES, Kind, ResponseType, kind_of_body, response_type, xml_root
 from .unread_stream import CompressedRefreshStop, readable_codings
 from .validators import consent_digest, if_none_match, rewritten_etag
 
@@ -348,8 +348,7 @@ class PageResponse:
             return
         if more and self.type.kind is Kind.XML and self.size - len(chunk) < XML_ROOT_BYTES:
             headers = MutableHeaders(scope=self.start)
-            plain = _codings(headers).strip() in ("", "identity")
-            root = xml_root(b"".join(self.chunks)) if plain else None
+            root = xml_root(decoded_head(b"".join(self.chunks), _codings(headers), XML_ROOT_BYTES))
             if root is not None and root != "html":  # a feed, a sitemap: no page, streamed
                 self._stop_refreshes(headers)
                 await self._flush(send)
@@ -360,7 +359,9 @@ class PageResponse:
         self.chunks = []
         assert self.start is not None
         if self.type.kind is Kind.UNKNOWN:  # no usable Content-Type: read it as the browser will
-            sniffed = kind_of_body(body)
+            # (the first bytes as the browser reads them: a compressed body decoded first)
+            head = decoded_head(body, _codings(MutableHeaders(scope=self.start)), SNIFF_BYTES)
+            sniffed = kind_of_body(head)
             if sniffed is Kind.XML:  # "<?xml": Chromium renders it as XML (XHTML too)
                 self.type = ResponseType(Kind.XML, "text/xml", None)
             elif sniffed is not Kind.HTML:

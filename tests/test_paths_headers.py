@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gzip
 import json
 import subprocess
 import sys
+import zlib
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ def _run(coro: Any) -> Any:
     """asyncio.run in a thread of its own: another test may leave this thread's loop marked running."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
 
 KEY = "paths-unit-secret-0123456789"
 SERVICES: dict[str, Any] = {"services": [{"id": "youtube"}]}
@@ -319,3 +322,27 @@ def test_our_snippets_fit_the_apps_policy(policies, inline_script, nonce):
 
 def test_no_app_policy_changes_nothing():
     assert fit_snippets(HEAD, SnippetFit()) == HEAD
+
+
+def _encode(body: bytes, codings: list[str]) -> bytes:
+    brotli = pytest.importorskip("brotli")
+    for coding in codings:  # in the order applied
+        body = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[coding](body)
+    return body
+
+
+def _decode(body: bytes, codings: list[str]) -> bytes:
+    brotli = pytest.importorskip("brotli")
+    for coding in reversed(codings):
+        body = {"gzip": gzip.decompress, "deflate": zlib.decompress, "br": brotli.decompress}[coding](body)
+    return body
+
+
+@pytest.mark.parametrize("codings", [["gzip"], ["deflate"], ["br"], ["gzip", "gzip"], ["gzip", "br"]])
+@pytest.mark.parametrize(("body", "rewritten"), [(PAGE, True), (b"just text, <p>", False)])
+def test_a_compressed_body_without_a_type_is_sniffed_as_it_reads(codings, body, rewritten):
+    """Chromium sniffs the body it has decoded: so do we (a compressed page without a type was taken
+    for something else, and got no banner)."""
+    headers = [(b"content-encoding", ", ".join(codings).encode())]
+    _, sent = _call(_raw_app(headers, _encode(body, codings)))
+    assert (b"data-gk-snippet" in _decode(sent, codings)) is rewritten
