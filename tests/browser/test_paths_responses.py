@@ -238,11 +238,12 @@ def test_headers_that_reach_out_by_themselves(serve, stub, trusting_browser, pat
     tab = _tab(trusting_browser)
     tab.goto(bare + path, wait_until="load")
     stub.wait_for(TRACKER, expected, timeout=10)  # the control
+    tab.context.close()  # (its low-priority prefetch may still be on its way: not counted below)
     stub.reset()
     tab = _tab(trusting_browser)
     tab.goto(guarded + path, wait_until="load")
     tab.wait_for_timeout(1000)
-    assert _tracker_hits(stub) == []
+    assert [h for h in _tracker_hits(stub) if not h.headers.get("referer", "").startswith(bare)] == []
 
 
 RTC_PAGE = b"""<!doctype html><title>rtc</title><script>
