@@ -21,7 +21,13 @@ __all__ = ["SQLiteStore"]
 T = TypeVar("T")
 BUSY_TIMEOUT = 5.0  # seconds another process may hold the write lock before a write gives up
 
-_INSERT = f"INSERT INTO gk_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_ROW = f"({', '.join('?' * len(COLUMNS))})"
+_INSERT = f"INSERT INTO gk_records ({', '.join(COLUMNS)}) VALUES "
+# Rows per INSERT statement: one statement steps once, where executemany() steps per row, and each step
+# lets go of the GIL and waits to take it back (up to the 5 ms switch interval while the event loop is
+# busy): per row, that convoy made the writer fall behind a busy site. 999 variables at the most
+# (SQLite's oldest limit).
+_ROWS_PER_INSERT = 999 // len(COLUMNS)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM gk_records"
 
 
@@ -62,7 +68,10 @@ class SQLiteStore:
                     "ON CONFLICT (digest) DO NOTHING",
                     [(t.digest, t.lang, t.policy_version, t.body()) for t in texts],
                 )
-                db.executemany(_INSERT, [r.row() for r in records])
+                rows = [r.row() for r in records]
+                for i in range(0, len(rows), _ROWS_PER_INSERT):
+                    chunk = rows[i : i + _ROWS_PER_INSERT]
+                    db.execute(_INSERT + ", ".join([_ROW] * len(chunk)), [v for row in chunk for v in row])
                 db.executemany(
                     "INSERT INTO gk_lost (day, count) VALUES (?, ?)", [(x.day, x.count) for x in lost]
                 )
