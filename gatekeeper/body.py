@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from .logs import log_once
 from .registry import Registry
 from .rewrite import Blocked, OutOfTime, PageContext, TooMuchWork, inert_refreshes, plan
-from .rewrite.xml_reading import NotReadable, well_formed
+from .rewrite.xml_reading import NotReadable, NotXhtml, well_formed
 from .suggest import hint
 
 try:
@@ -62,6 +62,7 @@ class ProcessedBody:
     # may push past the 1024 bytes browsers look at, so it belongs in the Content-Type
     charset: str | None = None
     abandoned: bool = False  # rewriting ran past its time budget: served as an unread page
+    no_page: bool = False  # an XML document that is no page (a feed, a sitemap): nothing to rewrite
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,6 +199,10 @@ def _encoding(
 
 class _BodyError(Exception):
     pass
+
+
+class _NoPage(_BodyError):
+    """An XML document whose root is not XHTML's <html>: no page, served as it came."""
 
 
 class _TooBig(_BodyError):
@@ -389,6 +394,8 @@ def _process(
             raise _BodyError(bad)
     try:
         p = plan(text, ctx, xml=True) if xml else plan(text, ctx)
+    except NotXhtml as e:
+        raise _NoPage(f"XML not rewritten: {e}") from None
     except NotReadable as e:
         raise _BodyError(f"XML not rewritten: {e}") from None
     if xml and p.inserts:
@@ -448,14 +455,18 @@ def process_html(
     try:
         result = _process(body, content_type, content_encoding, ctx, max_bytes, xml)
     except _TooBig as e:
-        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
+        result = ProcessedBody(
+            _unread(body, content_encoding, ctx), False, str(e), no_page=isinstance(e, _NoPage)
+        )
     except TooMuchWork as e:
         if isinstance(e, OutOfTime) and not final:
             return ProcessedBody(body, False, str(e), abandoned=True)
         result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e), abandoned=True)
         _slow.put(slow, result, len(body))
     except _BodyError as e:
-        result = ProcessedBody(_unread(body, content_encoding, ctx), False, str(e))
+        result = ProcessedBody(
+            _unread(body, content_encoding, ctx), False, str(e), no_page=isinstance(e, _NoPage)
+        )
     except Exception as e:  # a bug in the rewriter must not cost the visitor the page
         reason = f"rewrite failed: {type(e).__name__}: {e}"
         result = ProcessedBody(_unread(body, content_encoding, ctx), False, reason)

@@ -440,7 +440,7 @@ class PageResponse:
             return result.body
         if result.charset is not None and ctype is not None and "charset" not in ctype.lower():
             headers["content-type"] = f"{ctype}; charset={result.charset}"
-        if result.reason:
+        if result.reason and not result.no_page:  # (a feed or a sitemap is no page to rewrite)
             log_once(
                 log,
                 ("body", result.reason),

@@ -5,6 +5,7 @@ other byte changed) for every XML document that cannot be read as XHTML for sure
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 from typing import Any
 
@@ -153,3 +154,21 @@ def test_a_feed_as_text_xml_streams_and_a_page_is_held_for_its_banner(name):
     assert (b"data-gk-banner" in answer.body) is (name == "xhtml")
     if name == "feed":
         assert answer.body == first + rest
+
+
+def test_a_feed_is_no_warning_and_a_broken_page_is(caplog):
+    """A sitemap or feed is no page to rewrite: nothing for the operator to act on. An XHTML page
+    that could not be read is: it is served without its banner."""
+
+    async def broken(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/xhtml+xml")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": UNREAD["not-well-formed"].encode()})
+
+    key = "xhtml-body-secret-0123456789"
+    with caplog.at_level(logging.INFO, logger="gatekeeper"):
+        call(Gatekeeper(app, secret_keys=key, services=REGISTRY), "GET", "/sitemap")
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        call(Gatekeeper(broken, secret_keys=key, services=REGISTRY), "GET", "/broken")
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and "/broken: served unchanged" in warned[0]
